@@ -1,0 +1,22 @@
+# The two commands of the README's quick start, and the virtual environment they share.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CORES ?= 2
+
+.PHONY: demo test
+
+# (Re)install when pyproject.toml changes; torch and torchvision come from pip's usual sources.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+## demo: synthesise the demo datasets and run the workflow as far as it goes (CPU, minutes)
+demo: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
+
+## test: the whole test suite, lint and format checks included
+test: $(STAMP)
+	$(BIN)/python -m pytest

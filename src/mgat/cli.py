@@ -1,0 +1,155 @@
+"""The ``mgat`` command line: the same functions the workflow's scripts call."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from mgat import __version__
+from mgat.errors import MgatError
+from mgat.jobs import configure_logging
+
+
+def _synth(args: argparse.Namespace) -> None:
+    from mgat.data.synthetic import synthesize
+
+    path = synthesize(
+        args.dataset,
+        args.out,
+        ids=args.ids,
+        seed=args.seed,
+        min_frames=args.min_frames,
+        max_frames=args.max_frames,
+        split_file=args.split_file,
+    )
+    print(path)
+
+
+def _summary(args: argparse.Namespace) -> None:
+    from mgat.data.summary import summarize
+
+    result = summarize(
+        args.dataset,
+        args.root,
+        split=args.split,
+        protocol=args.protocol,
+        splits_file=args.splits,
+        seed=args.seed,
+    )
+    print(json.dumps(result))
+
+
+def _splits(args: argparse.Namespace) -> None:
+    from mgat.data.splits import write_splits
+
+    record = write_splits(args.dataset, args.root, args.out, seed=args.seed)
+    print(f"{args.out}: {record['num_splits']} split(s) from {record['source']}")
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from mgat.data.prepare import prepare_dataset, write_manifest
+
+    files = dict(item.split("=", 1) for item in args.file)
+    checksums = dict(item.split("=", 1) for item in args.sha256)
+    folder = prepare_dataset(
+        args.dataset,
+        args.root,
+        files=files,
+        sha256=checksums,
+        url=args.url,
+        allow_download=not args.no_download,
+    )
+    if args.manifest:
+        write_manifest(args.dataset, args.root, args.manifest, source="real")
+    print(folder)
+
+
+def _key_value(text: str) -> str:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mgat.data.registry import DATASETS
+
+    datasets = sorted(DATASETS)
+    parser = argparse.ArgumentParser(prog="mgat", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mgat {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    synth = commands.add_parser(
+        "synth", help="write a synthetic dataset in the real dataset's on-disk layout"
+    )
+    synth.add_argument("dataset", choices=datasets)
+    synth.add_argument("--out", required=True, help="root folder that will hold the dataset")
+    synth.add_argument("--ids", type=int, help="number of identities (dataset default if unset)")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--min-frames", type=int, help="shortest tracklet (video datasets)")
+    synth.add_argument("--max-frames", type=int, help="longest tracklet (video datasets)")
+    synth.add_argument(
+        "--split-file", choices=["json", "mat"], help="prid2011: also write this split file"
+    )
+    synth.set_defaults(func=_synth)
+
+    data = commands.add_parser("data", help="dataset utilities").add_subparsers(
+        dest="data_command", required=True
+    )
+    summary = data.add_parser("summary", help="print the counts of one split as JSON")
+    summary.add_argument("dataset", choices=datasets)
+    summary.add_argument("--root", required=True, help="folder that holds the dataset's folder")
+    summary.add_argument("--split", type=int, default=0)
+    summary.add_argument("--protocol", choices=["torchreid", "official"], default="torchreid")
+    summary.add_argument("--splits", help="splits file (default: derive from the official files)")
+    summary.add_argument("--seed", type=int, default=0, help="seed of derived PRID2011 splits")
+    summary.set_defaults(func=_summary)
+
+    splits = data.add_parser("splits", help="derive the splits and write the splits file")
+    splits.add_argument("dataset", choices=datasets)
+    splits.add_argument("--root", required=True)
+    splits.add_argument("--out", required=True)
+    splits.add_argument("--seed", type=int, default=0, help="seed of derived PRID2011 splits")
+    splits.set_defaults(func=_splits)
+
+    prepare = data.add_parser("prepare", help="check, download and extract a real dataset")
+    prepare.add_argument("dataset", choices=datasets)
+    prepare.add_argument("--root", required=True)
+    prepare.add_argument(
+        "--file",
+        type=_key_value,
+        action="append",
+        default=[],
+        help="KEY=PATH of a placed file (archive, or for mars bbox_train, bbox_test, info)",
+    )
+    prepare.add_argument(
+        "--sha256",
+        type=_key_value,
+        action="append",
+        default=[],
+        help="KEY=HEX known SHA-256 of a placed file",
+    )
+    prepare.add_argument("--url", help="download the archive from here if it is missing")
+    prepare.add_argument("--no-download", action="store_true")
+    prepare.add_argument("--manifest", help="also write the manifest here")
+    prepare.set_defaults(func=_prepare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.verbose:
+        configure_logging(None, logging.INFO)
+    try:
+        args.func(args)
+    except MgatError as err:
+        print(f"mgat: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

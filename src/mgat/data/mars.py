@@ -1,0 +1,159 @@
+"""MARS (Zheng et al., ECCV 2016): 1,261 identities, 6 cameras, automatically detected tracklets.
+
+Layout: ``mars/{bbox_train,bbox_test,info}``. ``info/`` (from the MARS-evaluation kit) holds the
+frame name lists and the tracklet tables ``[start, end, pid, camera]`` (1-based, inclusive) plus
+``query_IDX`` (1-based rows of the test table). A frame ``0001C1T0001F001.jpg`` lives in the
+folder named by its first four characters. Junk tracklets (pid -1) are dropped; distractors
+(pid 0) stay in the gallery.
+
+Two gallery protocols: ``torchreid`` (test tracklets not in the query, 9,330 on the real data)
+and ``official`` (the MARS kit's: every non-junk test tracklet, queries included, 11,310).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from mgat.data.base import DatasetSplit, Item, ReidDataset, relabel, require_dir, require_file
+from mgat.data.matfile import read_mat_array
+from mgat.errors import ConfigError, DataError
+
+PROTOCOLS = ("torchreid", "official")
+_INFO_FILES = (
+    "train_name.txt",
+    "test_name.txt",
+    "tracks_train_info.mat",
+    "tracks_test_info.mat",
+    "query_IDX.mat",
+)
+
+
+def _frame_pid_cam(frame: str) -> tuple[int, int] | None:
+    """Person and camera from a MARS frame name such as ``0001C1T0001F001.jpg``."""
+    try:
+        return int(frame[:4]), int(frame[5])
+    except (ValueError, IndexError):
+        return None
+
+
+class Mars(ReidDataset):
+    name = "mars"
+    folder = "mars"
+    is_video = True
+    source_page = (
+        "http://www.liangzheng.org/Project/project_mars.html (frames) and "
+        "https://github.com/liangzheng06/MARS-evaluation (info/)"
+    )
+    archive_names = ("bbox_train.zip", "bbox_test.zip")
+
+    def check_layout(self) -> None:
+        for sub in ("bbox_train", "bbox_test", "info"):
+            require_dir(self.dataset_dir / sub, self.name, sub)
+        for name in _INFO_FILES:
+            require_file(self.dataset_dir / "info" / name, self.name, "info file")
+
+    def _names(self, which: str) -> list[str]:
+        path = self.dataset_dir / "info" / f"{which}_name.txt"
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+    def _table(self, which: str) -> np.ndarray:
+        path = self.dataset_dir / "info" / f"tracks_{which}_info.mat"
+        table = read_mat_array(path, f"track_{which}_info", self.name)
+        if table.ndim != 2 or table.shape[1] != 4:
+            raise DataError(
+                f"{self.name}: {path} holds an array of shape {table.shape}, expected N x 4 rows "
+                "[start, end, pid, camera]; get info/ again from the MARS-evaluation kit"
+            )
+        return table.astype(np.int64)
+
+    def _query_rows(self, n_test: int) -> np.ndarray:
+        path = self.dataset_dir / "info" / "query_IDX.mat"
+        rows = read_mat_array(path, "query_IDX", self.name).reshape(-1).astype(np.int64) - 1
+        if rows.size == 0 or rows.min() < 0 or rows.max() >= n_test:
+            raise DataError(
+                f"{self.name}: {path} indexes rows outside the {n_test} test tracklets; "
+                "info/ files come from different releases, get them again together"
+            )
+        return rows
+
+    def _tracklets(self, which: str, rows: np.ndarray) -> list[Item]:
+        names = self._names(which)
+        home = self.dataset_dir / f"bbox_{which}"
+        items = []
+        for start, end, pid, cam in rows:
+            if pid == -1:
+                continue  # junk
+            if not (1 <= start <= end <= len(names)):
+                raise DataError(
+                    f"{self.name}: tracklet rows [{start}, {end}] fall outside the {len(names)} "
+                    f"names of {which}_name.txt; get info/ again from the MARS-evaluation kit"
+                )
+            frames = sorted(names[start - 1 : end])
+            for frame in frames:
+                if _frame_pid_cam(frame) != (pid, cam):
+                    raise DataError(
+                        f"{self.name}: frame {frame} is listed in a tracklet of person {pid}, "
+                        f"camera {cam}; info/ does not belong to these frames"
+                    )
+            paths = tuple(str(home / f[:4] / f) for f in frames)
+            items.append(Item(paths, int(pid), int(cam) - 1))
+        return items
+
+    def make_splits(self, seed: int = 0) -> dict[str, Any]:
+        train = self._table("train")
+        test = self._table("test")
+        digest = hashlib.sha256()
+        for name in _INFO_FILES:
+            digest.update((self.dataset_dir / "info" / name).read_bytes())
+        return {
+            "source": "info/{" + ",".join(_INFO_FILES) + "}",
+            "sha256": digest.hexdigest(),
+            "seed": None,
+            "splits": [
+                {
+                    "train": sorted({int(p) for p in train[:, 2] if p != -1}),
+                    "test": sorted({int(p) for p in test[:, 2] if p != -1}),
+                }
+            ],
+        }
+
+    def load(self, split: dict[str, Any], protocol: str = "torchreid") -> DatasetSplit:
+        if protocol not in PROTOCOLS:
+            raise ConfigError(
+                f"{self.name}: unknown gallery protocol {protocol!r}; use one of {PROTOCOLS}"
+            )
+        train_rows = self._table("train")
+        if sorted({int(p) for p in train_rows[:, 2] if p != -1}) != sorted(split["train"]):
+            raise DataError(
+                f"{self.name}: the splits file does not match info/tracks_train_info.mat; "
+                "regenerate the splits (delete the splits file and rerun)"
+            )
+        test_rows = self._table("test")
+        query_idx = self._query_rows(len(test_rows))
+        if protocol == "torchreid":
+            gallery_rows = np.delete(test_rows, query_idx, axis=0)
+        else:
+            gallery_rows = test_rows
+        self._check_frames_exist()
+        return DatasetSplit(
+            train=relabel(self._tracklets("train", train_rows)),
+            query=self._tracklets("test", test_rows[query_idx]),
+            gallery=self._tracklets("test", gallery_rows),
+        )
+
+    def _check_frames_exist(self) -> None:
+        """Cheap guard: the first and last frame of each name list must exist on disk."""
+        for which in ("train", "test"):
+            names = self._names(which)
+            if not names:
+                raise DataError(f"{self.name}: info/{which}_name.txt is empty; get info/ again")
+            for frame in (names[0], names[-1]):
+                path = self.dataset_dir / f"bbox_{which}" / frame[:4] / frame
+                if not path.is_file():
+                    raise DataError(
+                        f"{self.name}: frame {path} listed in info/{which}_name.txt is missing; "
+                        f"extract bbox_{which}.zip into {self.dataset_dir}"
+                    )

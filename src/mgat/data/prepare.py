@@ -1,0 +1,172 @@
+"""Put a real dataset in place: check what the user placed, download what is public, extract.
+
+Readers only read; this module is the one place that writes into the data root. It never
+leaves half a dataset behind: archives are downloaded to a ``.part`` file and extracted through
+a temporary folder, and the manifest that later rules depend on is written last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mgat import __version__
+from mgat.data.fetch import download, safe_extract, verify_sha256
+from mgat.data.registry import dataset_class
+from mgat.errors import DataError
+from mgat.io import write_json_atomic
+
+log = logging.getLogger(__name__)
+
+#: The files a user places (or the workflow downloads) for each dataset: config key ->
+#: (expected file name, the folder it yields inside the dataset's folder).
+PLACED_FILES: dict[str, dict[str, tuple[str, str]]] = {
+    "ilidsvid": {"archive": ("iLIDS-VID.tar", "i-LIDS-VID")},
+    "prid2011": {"archive": ("prid_2011.zip", "prid_2011")},
+    "mars": {
+        "bbox_train": ("bbox_train.zip", "bbox_train"),
+        "bbox_test": ("bbox_test.zip", "bbox_test"),
+        "info": ("info", "info"),
+    },
+    "market1501": {"archive": ("Market-1501-v15.09.15.zip", "Market-1501-v15.09.15")},
+}
+
+
+def placed_path(dataset: str, root: str | Path, name: str, override: str | None) -> Path:
+    """Where the placed file ``name`` of ``dataset`` is looked for."""
+    if override:
+        return Path(override)
+    return Path(root) / dataset_class(dataset).folder / name
+
+
+def prepare_dataset(
+    dataset: str,
+    root: str | Path,
+    *,
+    files: Mapping[str, str | None] | None = None,
+    sha256: Mapping[str, str | None] | None = None,
+    url: str | None = None,
+    allow_download: bool = True,
+) -> Path:
+    """Make ``dataset`` readable under ``root`` and return its folder.
+
+    ``files`` maps a placed file's key (see :data:`PLACED_FILES`) to where the user put it
+    (None: the default place, ``root/<dataset folder>/<file name>``). ``sha256`` maps the same
+    keys to known checksums. ``url`` is downloaded when the archive is missing and
+    ``allow_download`` is set.
+    """
+    cls = dataset_class(dataset)
+    root = Path(root)
+    files = dict(files or {})
+    sha256 = dict(sha256 or {})
+    try:
+        cls(root)
+        log.info("%s: found in place under %s", dataset, root)
+        return root / cls.folder
+    except DataError as err:
+        log.info("%s: not in place yet (%s); looking for its archives", dataset, err)
+
+    target = root / cls.folder
+    created: list[Path] = []
+    try:
+        for key, (name, yields) in PLACED_FILES[dataset].items():
+            if (target / yields).is_dir():
+                continue  # extracted before; another part of the dataset was missing
+            source = placed_path(dataset, root, name, files.get(key))
+            if not source.exists():
+                if url and allow_download and name.endswith((".tar", ".zip")):
+                    log.info("%s: downloading %s to %s", dataset, url, source)
+                    download(url, source, sha256=sha256.get(key))
+                else:
+                    raise DataError(_missing_message(cls, key, name, source))
+            if source.is_dir():
+                _place_folder(source, target / yields)
+                created.append(target / yields)
+                continue
+            verify_sha256(source, sha256.get(key))
+            created.extend(_nest_if_needed(dataset, target, safe_extract(source, target)))
+        try:
+            cls(root)
+        except DataError as err:
+            raise DataError(
+                f"{dataset}: the placed files were extracted into {target} but the layout is "
+                f"still wrong ({err}); check that they are the official releases"
+            ) from err
+    except BaseException:
+        # Leave the data root as it was: no half-extracted dataset for a later run to trust.
+        for path in created:
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(True)
+        raise
+    return target
+
+
+def _missing_message(cls: Any, key: str, name: str, source: Path) -> str:
+    kind = "folder" if "." not in name else "archive"
+    return (
+        f"{cls.name}: dataset not found in place and its {kind} {name} is missing; get {name} "
+        f"from {cls.source_page} and put it at {source} (or set config data.{cls.name}.{key})"
+    )
+
+
+def _place_folder(source: Path, destination: Path) -> None:
+    """Copy a placed folder (e.g. MARS ``info/``) into the dataset."""
+    tmp = destination.with_name(f".{destination.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp)
+    os.replace(tmp, destination)
+
+
+def _nest_if_needed(dataset: str, target: Path, created: list[Path]) -> list[Path]:
+    """PRID2011's archive may unpack ``multi_shot/`` directly; readers expect ``prid_2011/``.
+
+    Returns the top-level paths the extraction left in ``target``.
+    """
+    if dataset != "prid2011" or any(p.name == "prid_2011" for p in created):
+        return created
+    nested = target / "prid_2011"
+    nested.mkdir(exist_ok=True)
+    for path in created:
+        os.replace(path, nested / path.name)
+    return [nested]
+
+
+def fingerprint_tree(folder: str | Path) -> tuple[int, str]:
+    """Number of files under ``folder`` and a SHA-256 over their relative paths and sizes.
+
+    Cheap enough for MARS's million frames, and it changes when a file is added, removed,
+    renamed or truncated.
+    """
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            rel = path.relative_to(folder).as_posix()
+            digest.update(f"{rel}\t{path.stat().st_size}\n".encode())
+            count += 1
+    return count, digest.hexdigest()
+
+
+def write_manifest(dataset: str, root: str | Path, out: str | Path, source: str) -> dict[str, Any]:
+    """Record what dataset was read from where, for the rules that depend on it."""
+    cls = dataset_class(dataset)
+    cls(root)  # the layout must be valid before anything depends on it
+    count, digest = fingerprint_tree(Path(root) / cls.folder)
+    record = {
+        "dataset": dataset,
+        "source": source,
+        "root": str(root),
+        "folder": cls.folder,
+        "files": count,
+        "tree_sha256": digest,
+        "mgat_version": __version__,
+    }
+    write_json_atomic(out, record)
+    return record

@@ -1,0 +1,42 @@
+"""The frame around every workflow job: logging into the rule's log, one-line user errors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mgat.errors import MgatError
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(log_file: str | Path | None = None, level: int = logging.INFO) -> None:
+    """Send the package's log records to ``log_file`` (or stderr) with timestamps."""
+    handler: logging.Handler
+    if log_file is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file, mode="w")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+@contextmanager
+def job(log_file: str | Path | None) -> Iterator[None]:
+    """Run a workflow step: log to ``log_file``; a user error becomes one line and exit 1.
+
+    The line goes both to the log and to stderr, so Snakemake's own report shows it.
+    """
+    configure_logging(log_file)
+    try:
+        yield
+    except MgatError as err:
+        logging.getLogger("mgat").error("%s", err)
+        print(f"mgat: error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None

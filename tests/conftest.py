@@ -1,0 +1,136 @@
+"""Tiny hand-built datasets in each dataset's real on-disk layout.
+
+They are written independently of the synthetic generator, so the readers are tested against
+the layout as documented, not against our own writer. Files are created out of name order and
+each folder gets a stray non-image file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+
+def touch(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff\xd8 tiny image stand-in")
+
+
+def write_frames(folder: Path, names: list[str]) -> None:
+    """Create ``names`` in reverse order, plus a stray non-image file."""
+    for name in reversed(names):
+        touch(folder / name)
+    (folder / "Thumbs.db").write_bytes(b"not an image")
+
+
+def build_market(root: Path) -> Path:
+    base = root / "market1501" / "Market-1501-v15.09.15"
+    train = ["0002_c1s1_000451_03.jpg", "0002_c2s1_000301_01.jpg", "0007_c3s3_077419_03.jpg"]
+    train += ["0007_c1s1_000100_01.jpg", "0010_c6s4_002427_02.jpg"]
+    query = ["0001_c1s1_001051_00.jpg", "0003_c2s1_000151_00.jpg"]
+    gallery = ["0001_c2s1_000301_02.jpg", "0001_c1s1_001052_01.jpg", "0003_c1s1_000100_01.jpg"]
+    gallery += ["0000_c1s1_000001_01.jpg", "0000_c4s2_000002_03.jpg"]  # distractors
+    gallery += ["-1_c1s1_000401_03.jpg", "-1_c5s2_000402_01.jpg"]  # junk
+    write_frames(base / "bounding_box_train", train)
+    write_frames(base / "query", query)
+    write_frames(base / "bounding_box_test", gallery)
+    (base / "bounding_box_test" / "readme.txt").write_text("stray")
+    return root
+
+
+def _mars_frames(pid: str, cam: int, track: int, n: int) -> list[str]:
+    return [f"{pid}C{cam}T{track:04d}F{f:03d}.jpg" for f in range(1, n + 1)]
+
+
+def build_mars(root: Path) -> Path:
+    """Train: persons 1, 5. Test: persons 2, 3, distractor 0, junk -1."""
+    base = root / "mars"
+    train_tracks = [("0001", 1, 1, 3), ("0001", 2, 2, 1), ("0005", 3, 1, 2), ("0005", 1, 2, 4)]
+    test_tracks = [
+        ("0002", 1, 1, 3),
+        ("0002", 2, 2, 2),
+        ("0002", 2, 3, 1),
+        ("0003", 4, 1, 2),
+        ("0003", 5, 2, 3),
+        ("0000", 1, 1, 2),
+        ("00-1", 3, 1, 2),
+    ]
+    query_rows = [1, 4]  # 1-based: person 2 cam 1, person 3 cam 4
+    info = base / "info"
+    info.mkdir(parents=True)
+    for which, tracks in (("train", train_tracks), ("test", test_tracks)):
+        names: list[str] = []
+        rows = []
+        for pid, cam, track, n in tracks:
+            frames = _mars_frames(pid, cam, track, n)
+            write_frames(base / f"bbox_{which}" / pid, frames)
+            rows.append([len(names) + 1, len(names) + n, -1 if pid == "00-1" else int(pid), cam])
+            names.extend(reversed(frames))  # the reader must sort a tracklet's frames
+        (info / f"{which}_name.txt").write_text("\n".join(names) + "\n")
+        scipy.io.savemat(
+            info / f"tracks_{which}_info.mat", {f"track_{which}_info": np.array(rows, float)}
+        )
+    scipy.io.savemat(info / "query_IDX.mat", {"query_IDX": np.array([query_rows], float)})
+    return root
+
+
+def build_ilidsvid(root: Path, persons: list[int] | None = None, splits: int = 10) -> Path:
+    """Persons with gaps in their numbers; short and long tracklets; the official split file."""
+    persons = persons or [1, 2, 4, 7, 8, 12]
+    base = root / "ilids-vid"
+    for cam in (1, 2):
+        for k, person in enumerate(persons):
+            n = 1 + (k + cam) % 4
+            names = [f"cam{cam}_person{person:03d}_{100 + 7 * f:05d}.png" for f in range(n)]
+            write_frames(
+                base / "i-LIDS-VID" / "sequences" / f"cam{cam}" / f"person{person:03d}", names
+            )
+    rng = np.random.default_rng(1)
+    ls_set = np.stack([rng.permutation(len(persons)) + 1 for _ in range(splits)]).astype(float)
+    split_dir = base / "train-test people splits"
+    split_dir.mkdir(parents=True)
+    scipy.io.savemat(split_dir / "train_test_splits_ilidsvid.mat", {"ls_set": ls_set})
+    return root
+
+
+def build_prid(root: Path, split_file: str | None = None) -> Path:
+    """Persons 1-6 in both cameras (person 3 too short in cam_b), 201+ in one camera only."""
+    base = root / "prid2011" / "prid_2011" / "multi_shot"
+    frames = {"cam_a": {1: 30, 2: 27, 3: 40, 4: 28, 5: 31, 6: 29, 201: 30, 202: 5}}
+    frames["cam_b"] = {1: 29, 2: 35, 3: 10, 4: 27, 5: 50, 6: 33, 201: 40}
+    for cam, persons in frames.items():
+        for person, n in persons.items():
+            names = [f"{f:04d}.png" for f in range(1, n + 1)]
+            write_frames(base / cam / f"person_{person:04d}", names)
+    qualifying = ["person_0001", "person_0002", "person_0004", "person_0005", "person_0006"]
+    if split_file == "json":
+        splits = [{"train": qualifying[:2], "test": qualifying[2:4]} for _ in range(10)]
+        (root / "prid2011" / "splits_prid2011.json").write_text(json.dumps(splits))
+    elif split_file == "mat":
+        ls_set = np.array([[2, 4, 1, 3], [1, 2, 3, 4]], float)  # indices into ``qualifying``
+        scipy.io.savemat(root / "prid2011" / "train_test_splits_prid.mat", {"ls_set": ls_set})
+    return root
+
+
+@pytest.fixture
+def market_root(tmp_path: Path) -> Path:
+    return build_market(tmp_path)
+
+
+@pytest.fixture
+def mars_root(tmp_path: Path) -> Path:
+    return build_mars(tmp_path)
+
+
+@pytest.fixture
+def ilidsvid_root(tmp_path: Path) -> Path:
+    return build_ilidsvid(tmp_path)
+
+
+@pytest.fixture
+def prid_root(tmp_path: Path) -> Path:
+    return build_prid(tmp_path)

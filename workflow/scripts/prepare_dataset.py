@@ -1,0 +1,16 @@
+"""Check, download or extract a real dataset, then write its manifest."""
+
+from mgat.data.prepare import prepare_dataset, write_manifest
+from mgat.jobs import job
+
+with job(snakemake.log[0]):
+    dataset = snakemake.wildcards.dataset
+    root = snakemake.params.root
+    prepare_dataset(
+        dataset,
+        root,
+        files=snakemake.params.files,
+        sha256=snakemake.params.sha256,
+        url=snakemake.params.url,
+    )
+    write_manifest(dataset, root, snakemake.output.manifest, source="real")
