@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,37 @@ def test_missing_real_dataset_fails_clearly_without_output(tmp_path: Path) -> No
     assert "Market-1501-v15.09.15.zip" in errors[0] and "put it at" in errors[0]
     assert not (tmp_path / "out" / "data" / "market1501.manifest.json").exists()
     assert not (tmp_path / "out" / "splits").exists()
+
+
+@pytest.mark.workflow
+def test_killed_training_job_resumes_on_rerun(tmp_path: Path) -> None:
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        "results: out\ndatasets: [market1501]\n"
+        "data: {source: synthetic, synthetic: {market1501: {ids: 5}}}\n"
+        "train: {device: cpu, threads: 1, backbone: resnet18, weights: none, height: 32, "
+        "width: 16, baseline: {epochs: 6, lr_step: 2, persons_per_batch: 4, "
+        "batches_per_epoch: 8}, resources: {mem_mb: 1000, runtime: 10, gpu: 0}}\n"
+    )
+    target = "out/market1501/split0/baseline/model.pt"
+    command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--cores", "1"]
+    command += [target, "--configfile", str(config)]  # --configfile would swallow the target
+    first = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    checkpoint = tmp_path / "out/scratch/market1501/split0/baseline/checkpoint.pt"
+    deadline = time.time() + 240
+    while not checkpoint.exists() and first.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGKILL)  # the whole job tree, as a node failure would
+    first.wait()
+    assert checkpoint.exists() and not (tmp_path / target).exists()
+
+    # After a hard kill, as a user would: release the lock, then rerun the incomplete job.
+    assert snakemake(tmp_path, "--unlock", "--configfile", str(config)).returncode == 0
+    second = snakemake(tmp_path, target, "--rerun-incomplete", "--configfile", str(config))
+    assert second.returncode == 0, second.stderr[-3000:]
+    log = (tmp_path / "out/logs/train_baseline/market1501/split0.log").read_text()
+    assert "resuming after epoch" in log
+    assert (tmp_path / target).is_file() and not checkpoint.exists()

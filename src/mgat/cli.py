@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from mgat import __version__
-from mgat.errors import MgatError
+from mgat.errors import ConfigError, MgatError
 from mgat.jobs import configure_logging
 
 
@@ -65,6 +65,33 @@ def _prepare(args: argparse.Namespace) -> None:
     if args.manifest:
         write_manifest(args.dataset, args.root, args.manifest, source="real")
     print(folder)
+
+
+def _train(args: argparse.Namespace) -> None:
+    import yaml
+
+    from mgat.engine import StageSettings, train_stage
+
+    try:
+        with open(args.settings) as handle:
+            values = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"cannot read settings file {args.settings} ({err})") from err
+    train_stage(
+        args.stage,
+        dataset=args.dataset,
+        root=args.root,
+        splits_file=args.splits,
+        split=args.split,
+        settings=StageSettings.from_dict(values),
+        model_out=args.out,
+        metrics_out=args.metrics,
+        checkpoint=args.checkpoint or f"{args.out}.checkpoint",
+        init_model=args.init,
+        device=args.device,
+        threads=args.threads,
+    )
+    print(args.out)
 
 
 def _key_value(text: str) -> str:
@@ -136,6 +163,23 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--no-download", action="store_true")
     prepare.add_argument("--manifest", help="also write the manifest here")
     prepare.set_defaults(func=_prepare)
+
+    train = commands.add_parser("train", help="train one stage on one dataset split")
+    train.add_argument("stage", choices=["baseline", "mgat", "gat"])
+    train.add_argument("dataset", choices=datasets)
+    train.add_argument("--root", required=True, help="folder that holds the dataset's folder")
+    train.add_argument("--splits", required=True, help="the dataset's splits file")
+    train.add_argument("--split", type=int, default=0)
+    train.add_argument(
+        "--settings", required=True, help="YAML of StageSettings keys (see mgat.engine.stages)"
+    )
+    train.add_argument("--init", help="stage-1 model (mgat, gat)")
+    train.add_argument("--out", required=True, help="model file to write")
+    train.add_argument("--metrics", required=True, help="per-epoch metrics CSV to write")
+    train.add_argument("--checkpoint", help="resumable checkpoint (default: OUT.checkpoint)")
+    train.add_argument("--device", default="auto")
+    train.add_argument("--threads", type=int, default=1)
+    train.set_defaults(func=_train)
     return parser
 
 

@@ -1,5 +1,6 @@
 # Everything in Python the rules need: config validation, wildcard constraints, input and params
 # helpers. Rule files only reference these by name.
+import re
 import sys
 from pathlib import Path
 
@@ -77,3 +78,60 @@ def split_seed(wildcards):
     if wildcards.dataset == "prid2011":
         return DATA["synthetic"]["seed"]
     return 0
+
+
+TRAIN = config["train"]
+STAGES = ("baseline", "mgat", "gat")
+
+
+def _package_version():
+    """mgat's version, read without importing it: part of the training params, so a release
+    that changes results reruns the training (edits without a version bump need --forcerun)."""
+    init = Path(workflow.basedir) / "src" / "mgat" / "__init__.py"
+    return re.search(r'__version__ = "([^"]+)"', init.read_text()).group(1)
+
+
+MGAT_VERSION = _package_version()
+
+
+def splits_of(dataset):
+    """Split indices that run for ``dataset``: the first ``splits_to_run`` of its splits file."""
+    return range(min(config["splits_to_run"][dataset], NUM_SPLITS[dataset]))
+
+
+def per_split(pattern, **fixed):
+    """``pattern`` expanded over every configured dataset and its splits to run."""
+    return [
+        pattern.format(dataset=dataset, split=split, **fixed)
+        for dataset in DATASETS
+        for split in splits_of(dataset)
+    ]
+
+
+def _common_settings():
+    keys = ("backbone", "height", "width", "flip", "seed")
+    return {key: TRAIN[key] for key in keys}
+
+
+def baseline_settings(wildcards):
+    """StageSettings of stage 1, as a plain dict (see mgat.engine.StageSettings)."""
+    stage = dict(TRAIN["baseline"])
+    return {**_common_settings(), "weights": TRAIN["weights"], **stage}
+
+
+def graph_settings(wildcards):
+    """StageSettings of stage 2 (MGAT and the GAT ablation): one learning rate for all modules."""
+    stage = dict(TRAIN["graph"])
+    lr = stage.pop("lr")
+    return {**_common_settings(), "weights": "none", "lr_backbone": lr, "lr_head": lr, **stage}
+
+
+def stage_of(wildcards, output):
+    """The training stage a job runs: the folder its model goes to (baseline, mgat or gat)."""
+    return Path(output.model).parent.name
+
+
+def scratch_checkpoint(wildcards, output):
+    """Where a training job keeps its resumable checkpoint: beside, not among, its outputs."""
+    model = Path(output.model)
+    return str(Path(RESULTS) / "scratch" / model.relative_to(RESULTS).parent / "checkpoint.pt")

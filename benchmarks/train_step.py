@@ -1,0 +1,143 @@
+"""Cost of one training step against the bare forward+backward of the same model (the ceiling).
+
+Measures, on the machine at hand, with the paper's shapes by default (ResNet50, 256x128 input,
+batch 128): the stage-1 step and the stage-2 (MGAT) step exactly as the training loop runs them
+(``mgat.engine.loop.optimise``: autocast, backward, SGD update), the ceiling (forward, identity
+loss, backward; nothing else), and the MGAT op's forward+backward alone, as a share of the
+stage-2 step. Writes a JSON record; see benchmarks/README.md for the recorded figures.
+
+    python benchmarks/train_step.py --out benchmarks/results/train_step_cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from mgat.engine.device import autocast, resolve_device
+from mgat.engine.loop import optimise
+from mgat.engine.stages import StageSettings, build_optimizer
+from mgat.engine.steps import BaselineStep, GraphStep
+from mgat.losses import OptimizationFeedbackLoss, identity_loss
+from mgat.models import MaskedGraphAttention, ReidNet
+
+
+def timed(fn: Callable[[], object], device: torch.device, warmup: int, repeats: int) -> list[float]:
+    """Wall seconds of ``fn`` per call, synchronising the device around each call."""
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    for _ in range(warmup):
+        fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backbone", default="resnet50")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--persons", type=int, default=8, help="M of the stage-2 batch")
+    parser.add_argument("--height", type=int, default=256)
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--classes", type=int, default=625, help="identities (MARS: 625)")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+
+    device = resolve_device(args.device)
+    torch.manual_seed(0)
+    model = ReidNet(args.backbone, num_classes=args.classes, weights="none").to(device).train()
+    images = torch.randn(args.batch, 3, args.height, args.width, device=device)
+    per_person = args.batch // args.persons
+    pids = torch.arange(args.persons, device=device).repeat_interleave(per_person)
+    settings = StageSettings(epochs=1, lr_backbone=1e-6, lr_head=1e-6, lr_step=10)
+    optimizer, _ = build_optimizer(model, settings)
+    baseline, graph = (
+        BaselineStep(),
+        GraphStep(MaskedGraphAttention(250.0), OptimizationFeedbackLoss("mse")),
+    )
+
+    def ceiling() -> None:
+        with autocast(device):
+            _features, logits = model(images)
+            loss = identity_loss(logits, pids)
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    features = torch.randn(args.batch, model.feature_dim, device=device) * 30
+    features.requires_grad_(True)
+    mgat = MaskedGraphAttention(250.0)
+
+    def mgat_op() -> None:
+        with autocast(device):
+            out = mgat(features, pids)
+        out.sum().backward()
+        features.grad = None
+
+    results = {
+        "ceiling_s": timed(ceiling, device, args.warmup, args.repeats),
+        "stage1_step_s": timed(
+            lambda: optimise(model, baseline, optimizer, images, pids, device),
+            device,
+            args.warmup,
+            args.repeats,
+        ),
+        "stage2_step_s": timed(
+            lambda: optimise(model, graph, optimizer, images, pids, device),
+            device,
+            args.warmup,
+            args.repeats,
+        ),
+        "mgat_op_s": timed(mgat_op, device, args.warmup, args.repeats * 4),
+    }
+    median = {k: statistics.median(v) for k, v in results.items()}
+    record = {
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "cpu_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "torch": torch.__version__,
+        "shape": {
+            "backbone": args.backbone,
+            "batch": args.batch,
+            "input": [args.height, args.width],
+        },
+        "median_s": median,
+        "stage1_over_ceiling": median["stage1_step_s"] / median["ceiling_s"],
+        "stage2_over_ceiling": median["stage2_step_s"] / median["ceiling_s"],
+        "mgat_share_of_stage2": median["mgat_op_s"] / median["stage2_step_s"],
+        "images_per_s": {
+            "ceiling": args.batch / median["ceiling_s"],
+            "stage1": args.batch / median["stage1_step_s"],
+            "stage2": args.batch / median["stage2_step_s"],
+        },
+        "raw_s": results,
+    }
+    if device.type == "cuda":
+        record["max_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    text = json.dumps(record, indent=1)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

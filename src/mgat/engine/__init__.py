@@ -1,0 +1,6 @@
+"""Training: one loop (checkpoint, resume, logging) and the steps the three stages plug into it."""
+
+from mgat.engine.loop import TrainingError, train_loop
+from mgat.engine.stages import StageSettings, train_stage
+
+__all__ = ["StageSettings", "TrainingError", "train_loop", "train_stage"]

@@ -1,0 +1,202 @@
+"""The training loop every stage shares: batches, optimisation, per-epoch checkpoints, metrics.
+
+Stages differ only in the ``step`` they plug in. A killed run started again with the same
+arguments resumes from its last checkpoint and, on the CPU, ends with bit-identical weights:
+the checkpoint holds the model, optimizer, scheduler, sampler and every RNG state, and the data
+loader of each epoch is seeded from (seed, epoch) alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from mgat.data.frames import make_loader
+from mgat.engine.checkpoint import load, rng_state, save_atomic, seed_everything, set_rng_state
+from mgat.engine.device import autocast
+from mgat.errors import MgatError
+
+log = logging.getLogger(__name__)
+
+#: A stage's step: (model, images, person ids) -> named scalar tensors; "loss" is optimised and
+#: "correct" counts correctly classified images.
+Step = Callable[[nn.Module, torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
+
+#: How often (iterations) the loop synchronises with the device to look for a non-finite loss.
+FINITE_CHECK_EVERY = 25
+
+
+class TrainingError(MgatError):
+    """Training cannot go on (e.g. the loss diverged)."""
+
+
+def train_loop(
+    *,
+    stage: str,
+    model: nn.Module,
+    step: Step,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    sampler: Any,
+    dataset: torch.utils.data.Dataset,
+    epochs: int,
+    device: torch.device,
+    workers: int,
+    seed: int,
+    checkpoint: str | Path,
+    fingerprint: str,
+) -> list[dict[str, float]]:
+    """Train for ``epochs`` epochs, resuming from ``checkpoint`` when it matches ``fingerprint``.
+
+    Returns one metrics row per epoch. The checkpoint is rewritten atomically after every epoch
+    and left in place; the caller removes it once the final outputs are written.
+    """
+    checkpoint = Path(checkpoint)
+    rows: list[dict[str, float]] = []
+    start = 0
+    model.to(device)
+    state = _resumable(checkpoint, fingerprint)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        sampler.load_state_dict(state["sampler"])
+        set_rng_state(state["rng"])
+        rows = state["rows"]
+        start = state["epoch"] + 1
+        log.info("%s: resuming after epoch %d from %s", stage, state["epoch"], checkpoint)
+    else:
+        seed_everything(seed)
+
+    for epoch in range(start, epochs):
+        rows.append(
+            _train_epoch(
+                stage, model, step, optimizer, sampler, dataset, epoch, device, workers, seed
+            )
+        )
+        scheduler.step()
+        log.info("%s: epoch %d %s", stage, epoch, _format_row(rows[-1]))
+        save_atomic(
+            {
+                "fingerprint": fingerprint,
+                "epoch": epoch,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "sampler": sampler.state_dict(),
+                "rng": rng_state(),
+                "rows": rows,
+            },
+            checkpoint,
+        )
+    return rows
+
+
+def _resumable(checkpoint: Path, fingerprint: str) -> dict[str, Any] | None:
+    if not checkpoint.is_file():
+        return None
+    try:
+        state = load(checkpoint)
+    except Exception as err:  # a checkpoint from another version or a damaged disk
+        log.warning("ignoring unreadable checkpoint %s (%s); starting over", checkpoint, err)
+        return None
+    if state.get("fingerprint") != fingerprint:
+        log.warning("ignoring checkpoint %s of other settings; starting over", checkpoint)
+        return None
+    return state
+
+
+def _train_epoch(
+    stage: str,
+    model: nn.Module,
+    step: Step,
+    optimizer: torch.optim.Optimizer,
+    sampler: Any,
+    dataset: torch.utils.data.Dataset,
+    epoch: int,
+    device: torch.device,
+    workers: int,
+    seed: int,
+) -> dict[str, float]:
+    model.train()
+    sampler.set_epoch(epoch)
+    loader = make_loader(dataset, sampler, workers=workers, device=device, seed=seed, epoch=epoch)
+    lrs = {group.get("name", str(i)): group["lr"] for i, group in enumerate(optimizer.param_groups)}
+    sums: dict[str, torch.Tensor] = {}
+    first_bad = torch.full((), math.inf, device=device)
+    images_seen = 0
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    started = time.perf_counter()
+    progress = tqdm(loader, desc=f"{stage} epoch {epoch}", mininterval=10.0, leave=False)
+    for iteration, (images, pids, *_rest) in enumerate(progress):
+        images = images.to(device, non_blocking=True)
+        pids = pids.to(device, non_blocking=True)
+        out = optimise(model, step, optimizer, images, pids, device)
+        loss = out["loss"]
+        # Accumulate on the device; synchronise only every few iterations.
+        finite = torch.isfinite(loss.detach())
+        first_bad = torch.where(
+            finite, first_bad, torch.minimum(first_bad, first_bad.new_tensor(iteration))
+        )
+        for name, value in out.items():
+            value = value.detach().float()
+            sums[name] = sums[name] + value if name in sums else value
+        images_seen += images.shape[0]
+        if (iteration + 1) % FINITE_CHECK_EVERY == 0:
+            _check_finite(stage, epoch, first_bad)
+    _check_finite(stage, epoch, first_bad)
+    seconds = time.perf_counter() - started
+    batches = max(len(loader), 1)
+    row: dict[str, float] = {"epoch": epoch}
+    for name, total in sums.items():
+        if name == "correct":
+            row["accuracy"] = float(total) / max(images_seen, 1)
+        else:
+            row[name] = float(total) / batches
+    row.update({f"lr_{name}": lr for name, lr in lrs.items()})
+    row.update({"images": images_seen, "seconds": seconds, "images_per_s": images_seen / seconds})
+    if device.type == "cuda":
+        row["max_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    return row
+
+
+def optimise(
+    model: nn.Module,
+    step: Step,
+    optimizer: torch.optim.Optimizer,
+    images: torch.Tensor,
+    pids: torch.Tensor,
+    device: torch.device,
+) -> dict[str, torch.Tensor]:
+    """One optimisation step: the stage's step under autocast, backward, SGD update.
+
+    No host-device synchronisation happens here; the loop checks finiteness periodically.
+    """
+    with autocast(device):
+        out = step(model, images, pids)
+    optimizer.zero_grad(set_to_none=True)
+    out["loss"].backward()
+    optimizer.step()
+    return out
+
+
+def _check_finite(stage: str, epoch: int, first_bad: torch.Tensor) -> None:
+    bad = float(first_bad)
+    if math.isfinite(bad):
+        raise TrainingError(
+            f"stage {stage}: the loss became non-finite at epoch {epoch}, iteration {int(bad)}; "
+            "lower the learning rate or check the input data"
+        )
+
+
+def _format_row(row: dict[str, float]) -> str:
+    return " ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch")

@@ -1,0 +1,177 @@
+"""The training engine: schedules, resume after a kill, divergence, the stages end to end."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from mgat.data.frames import FrameDataset
+from mgat.data.samplers import PersonRoundRobinSampler
+from mgat.data.splits import write_splits
+from mgat.data.synthetic import synthesize
+from mgat.data.transforms import train_transform
+from mgat.engine import StageSettings, TrainingError, train_loop, train_stage
+from mgat.engine.stages import build_optimizer
+from mgat.models import ReidNet
+from mgat.models.saved import load_reid_model
+
+TINY = {
+    "backbone": "resnet18",
+    "weights": "none",
+    "height": 32,
+    "width": 16,
+    "persons_per_batch": 4,
+    "batches_per_epoch": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("market")
+    synthesize("market1501", root, ids=5, seed=1)
+    splits = root / "splits.json"
+    write_splits("market1501", root, splits)
+    return root, splits
+
+
+def paper_settings(stage: str) -> StageSettings:
+    config = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
+    train = config["train"]
+    if stage == "baseline":
+        values = dict(train["baseline"])
+    else:
+        values = dict(train["graph"])
+        lr = values.pop("lr")
+        values.update(lr_backbone=lr, lr_head=lr)
+    return StageSettings.from_dict(values)
+
+
+def lr_per_epoch(settings: StageSettings) -> list[dict[str, float]]:
+    model = ReidNet("resnet18", num_classes=3, weights="none")
+    optimizer, scheduler = build_optimizer(model, settings)
+    rates = []
+    for _ in range(settings.epochs):
+        rates.append({g["name"]: g["lr"] for g in optimizer.param_groups})
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_stage1_schedule_matches_the_paper() -> None:
+    rates = lr_per_epoch(paper_settings("baseline"))
+    assert len(rates) == 9
+    for epoch, rate in enumerate(rates):
+        factor = 0.1 ** (epoch // 3)
+        assert rate["head"] == pytest.approx(0.01 * factor, rel=1e-9), epoch
+        assert rate["backbone"] == pytest.approx(0.001 * factor, rel=1e-9), epoch
+
+
+def test_stage2_schedule_matches_the_paper() -> None:
+    rates = lr_per_epoch(paper_settings("mgat"))
+    assert len(rates) == 20
+    for epoch, rate in enumerate(rates):
+        expected = 1e-6 * 0.1 ** (epoch // 10)
+        assert set(rate) == {"backbone", "head"}
+        assert all(v == pytest.approx(expected, rel=1e-9) for v in rate.values()), epoch
+
+
+def run_stage(stage, market, tmp_path, init=None, **overrides) -> tuple[list[dict], Path]:
+    root, splits = market
+    settings = StageSettings(epochs=2, lr_backbone=0.01, lr_head=0.01, lr_step=1, **TINY)
+    settings = dataclasses.replace(settings, **overrides)
+    out = tmp_path / f"{stage}.pt"
+    rows = train_stage(
+        stage, dataset="market1501", root=root, splits_file=splits, split=0, settings=settings,
+        model_out=out, metrics_out=tmp_path / f"{stage}.csv", checkpoint=tmp_path / "ckpt.pt",
+        init_model=init, device="cpu",
+    )  # fmt: skip
+    return rows, out
+
+
+def test_three_stages_train_and_log(market, tmp_path: Path) -> None:
+    _rows, baseline = run_stage("baseline", market, tmp_path)
+    log = pd.read_csv(tmp_path / "baseline.csv")
+    assert list(log["epoch"]) == [0, 1]
+    for column in ("loss", "id_loss", "accuracy", "lr_backbone", "lr_head", "images_per_s"):
+        assert column in log.columns
+    assert log["lr_head"].tolist() == pytest.approx([0.01, 0.001])
+    assert not (tmp_path / "ckpt.pt").exists()  # removed once the outputs exist
+    for stage in ("mgat", "gat"):
+        run_stage(stage, market, tmp_path, init=baseline, persons_per_batch=3, images_per_person=4)
+        graph_log = pd.read_csv(tmp_path / f"{stage}.csv")
+        assert {"id_loss", "of_loss"} <= set(graph_log.columns)
+        model = load_reid_model(tmp_path / f"{stage}.pt")
+        first = load_reid_model(baseline)
+        # stage 2 starts from stage 1 and keeps its classifier's shape
+        assert model.num_classes == first.num_classes
+
+
+def test_non_finite_loss_names_stage_epoch_iteration(market, tmp_path: Path) -> None:
+    _rows, baseline = run_stage("baseline", market, tmp_path)
+    model = load_reid_model(baseline)
+
+    def exploding(model, images, pids):
+        loss = model(images)[1].sum() * float("nan")
+        return {"loss": loss}
+
+    samples = [(str(p), i % 3, 0) for i, p in enumerate(sorted(market[0].rglob("*.jpg"))[:9])]
+    sampler = PersonRoundRobinSampler({0: [0, 3, 6], 1: [1, 4, 7], 2: [2, 5, 8]}, 3, 2, seed=0)
+    optimizer, scheduler = build_optimizer(model, StageSettings(1, 0.1, 0.1, 1))
+    with pytest.raises(TrainingError, match=r"stage demo: .*epoch 0, iteration 0") as err:
+        train_loop(
+            stage="demo", model=model, step=exploding, optimizer=optimizer, scheduler=scheduler,
+            sampler=sampler, dataset=FrameDataset(samples, train_transform(32, 16)), epochs=1,
+            device=torch.device("cpu"), workers=0, seed=0, checkpoint=tmp_path / "c.pt",
+            fingerprint="x",
+        )  # fmt: skip
+    assert "\n" not in str(err.value)
+
+
+def mgat_train(market, tmp_path: Path, name: str) -> subprocess.Popen:
+    root, splits = market
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(
+        yaml.safe_dump({"epochs": 4, "lr_backbone": 0.01, "lr_head": 0.01, "lr_step": 2, **TINY})
+    )
+    args = [
+        sys.executable, "-m", "mgat.cli", "train", "baseline", "market1501", "--root", str(root),
+        "--splits", str(splits), "--settings", str(settings), "--out", str(tmp_path / name),
+        "--metrics", str(tmp_path / f"{name}.csv"), "--checkpoint", str(tmp_path / f"{name}.ckpt"),
+        "--device", "cpu",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_kill_and_resume_gives_identical_weights(market, tmp_path: Path) -> None:
+    straight = mgat_train(market, tmp_path, "straight.pt")
+    assert straight.wait(timeout=300) == 0, straight.stderr.read().decode()[-2000:]
+
+    killed = mgat_train(market, tmp_path, "resumed.pt")
+    checkpoint = tmp_path / "resumed.pt.ckpt"
+    deadline = time.time() + 300
+    while not checkpoint.exists() and killed.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert checkpoint.exists() and not (tmp_path / "resumed.pt").exists()
+
+    resumed = mgat_train(market, tmp_path, "resumed.pt")
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-2000:]
+    a = torch.load(tmp_path / "straight.pt", weights_only=False)["state_dict"]
+    b = torch.load(tmp_path / "resumed.pt", weights_only=False)["state_dict"]
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ"
+    assert pd.read_csv(tmp_path / "straight.pt.csv")["loss"].tolist() == (
+        pd.read_csv(tmp_path / "resumed.pt.csv")["loss"].tolist()
+    )

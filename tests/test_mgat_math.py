@@ -1,0 +1,219 @@
+"""MGAT and the losses against float64 references written from the paper's equations."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mgat.errors import ConfigError
+from mgat.losses import OptimizationFeedbackLoss, identity_loss
+from mgat.models import MaskedGraphAttention, attention_matrix, mask_matrix, pairwise_sq_distances
+
+
+def reference_mgat(x: torch.Tensor, labels: torch.Tensor, gamma: float, masked: bool):
+    """Eq. (1)-(3) and (8)-(9) (or eq. 6 unmasked) as plain float64 loops."""
+    rows = x.tolist()
+    ids = labels.tolist()
+    n, d = len(rows), len(rows[0])
+
+    def edge(i: int, j: int) -> float:  # eq. (1)
+        return math.sqrt(sum((rows[i][c] - rows[j][c]) ** 2 for c in range(d)))
+
+    alpha = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        unnormalised = [math.exp(-(edge(i, j) ** 2) / gamma) for j in range(n)]  # eq. (2)
+        total = sum(unnormalised)
+        alpha[i] = [a / total for a in unnormalised]  # eq. (3)
+    out = [[0.0] * d for _ in range(n)]
+    for i in range(n):
+        for k in range(n):
+            # +1 for the same class (N_p) or the plain GAT of eq. (6); -1 for N_n (eq. 9-10).
+            sign = 1.0 if not masked or ids[i] == ids[k] else -1.0
+            for c in range(d):
+                out[i][c] += sign * alpha[i][k] * rows[k][c]
+    attention = torch.tensor(alpha, dtype=torch.float64)
+    return torch.tensor(out, dtype=torch.float64), attention
+
+
+def clustered_features(n_ids: int, per_id: int, dim: int, norm: float, seed: int = 0):
+    """Features with a large common offset (norm ~ ``norm``), identity clusters and noise."""
+    gen = torch.Generator().manual_seed(seed)
+    offset = torch.randn(dim, generator=gen, dtype=torch.float64)
+    offset = offset / offset.norm() * norm
+    centres = torch.randn(n_ids, dim, generator=gen, dtype=torch.float64) * 0.6
+    noise = torch.randn(n_ids * per_id, dim, generator=gen, dtype=torch.float64) * 0.3
+    labels = torch.arange(n_ids).repeat_interleave(per_id)
+    return offset + centres[labels] + noise, labels
+
+
+@pytest.mark.parametrize("masked", [True, False], ids=["mgat", "gat"])
+def test_mgat_matches_double_loop(masked: bool) -> None:
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(11, 5, generator=gen, dtype=torch.float64) * 1.5
+    labels = torch.randint(0, 4, (11,), generator=gen)  # random order, not PK-ordered
+    gamma = 6.0
+    expected_out, expected_attention = reference_mgat(x, labels, gamma, masked)
+    module = MaskedGraphAttention(gamma, masked=masked)
+    out = module(x, labels)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(module.attention(x), expected_attention, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(out, expected_out, rtol=1e-10, atol=1e-12)
+
+
+def test_attention_rows_sum_to_one() -> None:
+    x, _ = clustered_features(4, 8, 64, norm=50.0)
+    a = attention_matrix(x.float(), gamma=250.0)
+    assert a.dtype == torch.float32
+    assert (a >= 0).all()
+    torch.testing.assert_close(a.sum(dim=1), torch.ones(32), rtol=0, atol=1e-5)
+
+
+def test_squared_distances_exact_diagonal_and_nonnegative() -> None:
+    x, _ = clustered_features(4, 4, 32, norm=1e3)
+    x = torch.cat([x, x[:2]])  # duplicates: off-diagonal zero distances
+    e2 = pairwise_sq_distances(x.float())
+    assert (e2 >= 0).all()
+    assert (e2.diagonal() == 0).all()
+    torch.testing.assert_close(e2.double(), torch.cdist(x, x) ** 2, rtol=1e-4, atol=1e-2)
+
+
+def test_mask_is_eq4_on_pk_batch() -> None:
+    persons, k = 3, 4
+    ids = torch.tensor([17, 4, 9]).repeat_interleave(k)
+    index = torch.arange(persons * k)
+    expected = torch.where(index[:, None] // k == index[None, :] // k, 1.0, -1.0)
+    torch.testing.assert_close(mask_matrix(ids), expected)
+    assert torch.equal(MaskedGraphAttention(1.0).mask(ids, torch.float64), expected.double())
+
+
+def test_mgat_is_masked_attention_times_x_and_gat_is_a_x() -> None:
+    x, labels = clustered_features(3, 5, 16, norm=10.0)
+    labels = labels[torch.randperm(15, generator=torch.Generator().manual_seed(1))]
+    mgat, gat = MaskedGraphAttention(4.0), MaskedGraphAttention(4.0, masked=False)
+    a = mgat.attention(x)
+    torch.testing.assert_close(gat(x, labels), a @ x)
+    torch.testing.assert_close(gat(x), a @ x)
+    torch.testing.assert_close(mgat(x, labels), (a * mgat.mask(labels, x.dtype)) @ x)
+
+
+@pytest.mark.parametrize("masked", [True, False], ids=["mgat", "gat"])
+def test_gradcheck(masked: bool) -> None:
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(6, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor([2, 0, 2, 1, 0, 2])
+    module = MaskedGraphAttention(3.0, masked=masked)
+    assert torch.autograd.gradcheck(lambda f: module(f, labels), (x,))
+
+
+def test_gradient_finite_at_zero_distance() -> None:
+    x = torch.tensor([[1.0, 2.0], [1.0, 2.0], [0.5, -1.0]], dtype=torch.float64)
+    x.requires_grad_(True)
+    MaskedGraphAttention(2.0)(x, torch.tensor([0, 0, 1])).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_large_norm_float32_finite_and_accurate() -> None:
+    x64, labels = clustered_features(8, 16, 2048, norm=1e3)  # N=128, squared distances ~1e3
+    module = MaskedGraphAttention(250.0)
+    x = x64.float().requires_grad_(True)
+    out = module(x, labels)
+    assert out.dtype == torch.float32
+    assert torch.isfinite(out).all()
+    out.square().sum().backward()
+    assert torch.isfinite(x.grad).all()
+    # The attention is neither one-hot nor uniform for this gamma, so the check is meaningful.
+    a = module.attention(x64)
+    assert 0.05 < a.diagonal().mean() < 0.9
+    torch.testing.assert_close(module.attention(x.detach()).double(), a, rtol=0, atol=1e-4)
+    torch.testing.assert_close(out.detach().double(), module(x64, labels), rtol=0, atol=0.05)
+
+
+def test_bf16_autocast_close_to_float32() -> None:
+    x64, labels = clustered_features(8, 16, 2048, norm=1e3)
+    module = MaskedGraphAttention(250.0)
+    x32 = x64.float()
+    reference = module(x32, labels)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        from_float32 = module(x32, labels)
+        x16 = x32.bfloat16()
+        from_bf16 = module(x16, labels)
+    assert from_float32.dtype == torch.float32
+    assert from_bf16.dtype == torch.bfloat16
+    assert torch.isfinite(from_bf16.float()).all()
+    torch.testing.assert_close(from_float32, reference)
+    # Same bf16-rounded input computed in float32: only the output rounding differs.
+    torch.testing.assert_close(from_bf16.float(), module(x16.float(), labels), rtol=1e-2, atol=0.1)
+    scale = reference.abs().max()
+    assert (from_bf16.float() - reference).abs().max() < 0.05 * scale
+
+
+def test_mgat_rejects_bad_gamma_and_shapes() -> None:
+    for gamma in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="gamma"):
+            MaskedGraphAttention(gamma)
+    module = MaskedGraphAttention(1.0)
+    with pytest.raises(ValueError, match="labels"):
+        module(torch.zeros(4, 3), torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match="labels"):
+        module(torch.zeros(4, 3))
+    assert "gamma=250, masked=False" in repr(MaskedGraphAttention(250, masked=False))
+
+
+def test_mgat_has_no_parameters() -> None:
+    assert list(MaskedGraphAttention(250.0).parameters()) == []
+
+
+# --- losses ---------------------------------------------------------------------------------
+
+
+def of_inputs():
+    x_prime = torch.tensor([[3.0, 4.0], [1.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    return x_prime, x
+
+
+@pytest.mark.parametrize(
+    ("form", "value", "x_grad"),
+    [
+        ("mse", 25.0 / 4, [[-1.5, -2.0], [0.0, 0.0]]),  # mean((x'-x)^2); d/dx = -2(x'-x)/4
+        ("l2sum", 5.0, [[-0.6, -0.8], [0.0, 0.0]]),  # ||(3,4)|| + ||0||; zero row: grad 0
+    ],
+)
+def test_of_loss_values_and_gradients(form: str, value: float, x_grad: list) -> None:
+    x_prime, x = of_inputs()
+    loss = OptimizationFeedbackLoss(form, weight=2.0)(x_prime, x)
+    assert loss.item() == pytest.approx(2.0 * value)
+    loss.backward()
+    assert x_prime.grad is None  # the optimised features are the target
+    torch.testing.assert_close(x.grad, 2.0 * torch.tensor(x_grad, dtype=torch.float64))
+
+    x_prime, x = of_inputs()
+    OptimizationFeedbackLoss(form, detach_target=False)(x_prime, x).backward()
+    torch.testing.assert_close(x_prime.grad, -torch.tensor(x_grad, dtype=torch.float64))
+    torch.testing.assert_close(x.grad, torch.tensor(x_grad, dtype=torch.float64))
+
+
+def test_of_loss_flows_into_features_only_through_x() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    x_prime = MaskedGraphAttention(4.0)(x, labels)
+    OptimizationFeedbackLoss()(x_prime, x).backward()
+    direct = (2.0 / x.numel()) * (x - x_prime).detach()
+    torch.testing.assert_close(x.grad, direct)
+
+
+def test_of_loss_rejects_bad_settings() -> None:
+    with pytest.raises(ConfigError, match=r"mse, l2sum"):
+        OptimizationFeedbackLoss("l1")
+    with pytest.raises(ConfigError, match="weight"):
+        OptimizationFeedbackLoss(weight=-1.0)
+
+
+def test_identity_loss_is_plain_cross_entropy() -> None:
+    logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=torch.float64)
+    labels = torch.tensor([0, 2])
+    expected = (-math.log(math.exp(2) / (math.exp(2) + 2)) + math.log(3.0)) / 2
+    assert identity_loss(logits, labels).item() == pytest.approx(expected)

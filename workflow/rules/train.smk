@@ -1,0 +1,76 @@
+# Stage 3 of the DAG: the baseline (stage 1), then MGAT and the GAT ablation from it (stage 2).
+# Resumable checkpoints live under {results}/scratch/, deliberately not declared as outputs:
+# Snakemake deletes the outputs of a failed job, and a killed job must resume from them.
+
+
+rule train_baseline:
+    input:
+        splits=rules.make_splits.output.splits,
+    output:
+        model=f"{RESULTS}/{{dataset}}/split{{split}}/baseline/model.pt",
+        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/baseline/train_log.csv",
+    params:
+        stage=stage_of,
+        root=dataset_root,
+        settings=baseline_settings,
+        device=TRAIN["device"],
+        checkpoint=scratch_checkpoint,
+        mgat_version=MGAT_VERSION,
+    threads: TRAIN["threads"]
+    resources:
+        mem_mb=TRAIN["resources"]["mem_mb"],
+        runtime=TRAIN["resources"]["runtime"],
+        gpu=TRAIN["resources"]["gpu"],
+    log:
+        f"{RESULTS}/logs/train_baseline/{{dataset}}/split{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_baseline/{{dataset}}/split{{split}}.tsv"
+    conda:
+        "../../envs/mgat.yaml"
+    script:
+        "../scripts/train_stage.py"
+
+
+rule train_mgat:
+    input:
+        splits=rules.make_splits.output.splits,
+        init_model=rules.train_baseline.output.model,
+    output:
+        model=f"{RESULTS}/{{dataset}}/split{{split}}/mgat/model.pt",
+        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/mgat/train_log.csv",
+    params:
+        stage=stage_of,
+        root=dataset_root,
+        settings=graph_settings,
+        device=TRAIN["device"],
+        checkpoint=scratch_checkpoint,
+        mgat_version=MGAT_VERSION,
+    threads: TRAIN["threads"]
+    resources:
+        mem_mb=TRAIN["resources"]["mem_mb"],
+        runtime=TRAIN["resources"]["runtime"],
+        gpu=TRAIN["resources"]["gpu"],
+    log:
+        f"{RESULTS}/logs/train_mgat/{{dataset}}/split{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_mgat/{{dataset}}/split{{split}}.tsv"
+    conda:
+        "../../envs/mgat.yaml"
+    script:
+        "../scripts/train_stage.py"
+
+
+# The ablation: the same stage 2 with unmasked attention (the stage follows the output folder).
+use rule train_mgat as train_gat with:
+    output:
+        model=f"{RESULTS}/{{dataset}}/split{{split}}/gat/model.pt",
+        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/gat/train_log.csv",
+    log:
+        f"{RESULTS}/logs/train_gat/{{dataset}}/split{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_gat/{{dataset}}/split{{split}}.tsv"
+
+
+rule all_models:
+    input:
+        [per_split(f"{RESULTS}/{{dataset}}/split{{split}}/{stage}/model.pt") for stage in STAGES],

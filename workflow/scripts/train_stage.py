@@ -1,0 +1,20 @@
+"""Train one stage (baseline, mgat or gat) on one dataset split."""
+
+from mgat.engine import StageSettings, train_stage
+from mgat.jobs import job
+
+with job(snakemake.log[0]):
+    train_stage(
+        snakemake.params.stage,
+        dataset=snakemake.wildcards.dataset,
+        root=snakemake.params.root,
+        splits_file=snakemake.input.splits,
+        split=int(snakemake.wildcards.split),
+        settings=StageSettings.from_dict(snakemake.params.settings),
+        model_out=snakemake.output.model,
+        metrics_out=snakemake.output.metrics,
+        checkpoint=snakemake.params.checkpoint,
+        init_model=snakemake.input.get("init_model"),
+        device=snakemake.params.device,
+        threads=snakemake.threads,
+    )
