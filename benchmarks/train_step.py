@@ -29,22 +29,27 @@ from mgat.losses import OptimizationFeedbackLoss, identity_loss
 from mgat.models import MaskedGraphAttention, ReidNet
 
 
-def timed(fn: Callable[[], object], device: torch.device, warmup: int, repeats: int) -> list[float]:
-    """Wall seconds of ``fn`` per call, synchronising the device around each call."""
+def interleaved(
+    fns: dict[str, Callable[[], object]], device: torch.device, warmup: int, repeats: int
+) -> dict[str, list[float]]:
+    """Wall seconds per call of each function, measured in turns so that a busy machine slows
+    every contender alike; the device is synchronised around each call."""
 
     def sync() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
-    for _ in range(warmup):
-        fn()
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
     sync()
-    times = []
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -92,22 +97,17 @@ def main() -> None:
         out.sum().backward()
         features.grad = None
 
-    results = {
-        "ceiling_s": timed(ceiling, device, args.warmup, args.repeats),
-        "stage1_step_s": timed(
-            lambda: optimise(model, baseline, optimizer, images, pids, device),
-            device,
-            args.warmup,
-            args.repeats,
-        ),
-        "stage2_step_s": timed(
-            lambda: optimise(model, graph, optimizer, images, pids, device),
-            device,
-            args.warmup,
-            args.repeats,
-        ),
-        "mgat_op_s": timed(mgat_op, device, args.warmup, args.repeats * 4),
-    }
+    results = interleaved(
+        {
+            "ceiling_s": ceiling,
+            "stage1_step_s": lambda: optimise(model, baseline, optimizer, images, pids, device),
+            "stage2_step_s": lambda: optimise(model, graph, optimizer, images, pids, device),
+        },
+        device,
+        args.warmup,
+        args.repeats,
+    )
+    results.update(interleaved({"mgat_op_s": mgat_op}, device, args.warmup, args.repeats * 4))
     median = {k: statistics.median(v) for k, v in results.items()}
     record = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",

@@ -38,6 +38,32 @@ def demo_run(tmp_path_factory) -> Path:
 
 
 @pytest.mark.workflow
+def test_demo_renders_every_table_and_figure(demo_run: Path) -> None:
+    out = demo_run / "out"
+    for number in range(1, 6):
+        for ext in ("md", "csv", "tex"):
+            assert (out / "tables" / f"table{number}.{ext}").stat().st_size > 0
+        title = (out / "tables" / f"table{number}.md").read_text().splitlines()[0]
+        assert "SYNTHETIC" in title and "torchreid" in title, title
+    for name in DATASETS:
+        for figure in (f"figures/fig4_{name}.png", f"figures/fig5_{name}.png", f"{name}/cmc.png"):
+            assert (out / figure).stat().st_size > 10_000, figure
+        metrics = json.loads((out / name / "metrics.json").read_text())
+        assert metrics["data_source"] == "synthetic"
+        assert set(metrics["models"]) == {"baseline", "mgat", "gat"}
+
+
+@pytest.mark.workflow
+def test_demo_html_report(demo_run: Path) -> None:
+    result = snakemake(
+        demo_run, "--report", "report.html", "--configfile", str(REPO / "config" / "demo.yaml"),
+        "--config", "results=out",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (demo_run / "report.html").stat().st_size > 100_000
+
+
+@pytest.mark.workflow
 def test_demo_synthesises_all_datasets_and_splits(demo_run: Path) -> None:
     out = demo_run / "out"
     expected_splits = {"ilidsvid": 10, "prid2011": 10, "mars": 1, "market1501": 1}
@@ -66,14 +92,31 @@ def test_demo_second_run_has_nothing_to_do(demo_run: Path) -> None:
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_paper_config_dry_run_lists_data_and_split_jobs(tmp_path: Path) -> None:
-    result = snakemake(REPO, "-n", "--quiet", "rules", "--config", f"results={tmp_path}/r")
+def dry_run_counts(target: str, results: Path) -> dict[str, int]:
+    """Job counts per rule of a dry run of the paper config (from the repository)."""
+    # Targets go first: --quiet and --config take several values and would swallow them.
+    result = snakemake(REPO, target, "-n", "--config", f"results={results}", "--quiet", "rules")
     assert result.returncode == 0, result.stderr[-2000:]
-    counts = dict(
-        line.split()[:2] for line in result.stdout.splitlines() if line.split()[:1] != ["job"]
-        and len(line.split()) == 2
-    )  # fmt: skip
-    assert counts.get("prepare_dataset") == "4" and counts.get("make_splits") == "4", result.stdout
+    rows = [line.split() for line in result.stdout.splitlines()]
+    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()}
+
+
+def test_paper_config_dry_run_lists_every_stage(tmp_path: Path) -> None:
+    counts = dry_run_counts("all_tables", tmp_path / "r")
+    per_split = 10 + 10 + 1 + 1  # iLIDS-VID and PRID2011: 10 splits; MARS, Market1501: 1
+    assert counts["prepare_dataset"] == 4 and counts["make_splits"] == 4
+    for rule in ("train_baseline", "train_mgat", "train_gat"):
+        assert counts[rule] == per_split, rule
+    assert counts["extract_features"] == counts["evaluate"] == 3 * per_split
+    assert counts["aggregate"] == 4 and counts["render_table"] == 5
+
+
+def test_one_figure_builds_only_what_it_needs(tmp_path: Path) -> None:
+    counts = dry_run_counts(f"{tmp_path}/r/mars/cmc.png", tmp_path / "r")
+    assert counts["prepare_dataset"] == counts["make_splits"] == counts["aggregate"] == 1
+    assert counts["train_baseline"] == counts["train_mgat"] == counts["train_gat"] == 1
+    assert counts["extract_features"] == 3 and counts["render_cmc"] == 1
+    assert "render_table" not in counts and "render_fig4" not in counts
 
 
 @pytest.mark.parametrize("config", ["config.yaml", "demo.yaml"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Iterator
@@ -29,14 +30,22 @@ def configure_logging(log_file: str | Path | None = None, level: int = logging.I
 
 @contextmanager
 def job(log_file: str | Path | None) -> Iterator[None]:
-    """Run a workflow step: log to ``log_file``; a user error becomes one line and exit 1.
+    """Run a workflow step: log records and progress bars go to ``log_file``; a user error
+    becomes one line (in the log and on stderr) and exit status 1.
 
-    The line goes both to the log and to stderr, so Snakemake's own report shows it.
+    Progress bars (tqdm) write to ``sys.stderr``, which is redirected into the log for the
+    duration of the job, so a terminal running many jobs stays readable.
     """
     configure_logging(log_file)
+    stream = open(log_file, "a", buffering=1) if log_file is not None else sys.stderr  # noqa: SIM115
+    real_stderr = sys.stderr
     try:
-        yield
+        with contextlib.redirect_stderr(stream):
+            yield
     except MgatError as err:
         logging.getLogger("mgat").error("%s", err)
-        print(f"mgat: error: {err}", file=sys.stderr)
+        print(f"mgat: error: {err}", file=real_stderr)
         raise SystemExit(1) from None
+    finally:
+        if stream is not real_stderr:
+            stream.close()

@@ -135,3 +135,40 @@ def scratch_checkpoint(wildcards, output):
     """Where a training job keeps its resumable checkpoint: beside, not among, its outputs."""
     model = Path(output.model)
     return str(Path(RESULTS) / "scratch" / model.relative_to(RESULTS).parent / "checkpoint.pt")
+
+
+EVALUATION = config["evaluation"]
+DATA_SOURCE = "synthetic" if SYNTHETIC else "real"
+# Which dataset each of the paper's tables reports; Table 1 (CHI) covers the three video sets.
+TABLE_DATASETS = {1: ("ilidsvid", "prid2011", "mars"), 2: ("ilidsvid",), 3: ("prid2011",)}
+TABLE_DATASETS.update({4: ("mars",), 5: ("market1501",)})
+
+
+wildcard_constraints:
+    model="baseline|mgat|gat",
+    number="[1-5]",
+
+
+def gallery_protocol(wildcards):
+    """MARS's gallery protocol from the config; the other datasets have only one."""
+    return EVALUATION["mars_gallery"] if wildcards.dataset == "mars" else "torchreid"
+
+
+def split_evaluations(wildcards):
+    """Every evaluation a dataset's aggregate needs: each model on each split that runs."""
+    return [
+        f"{RESULTS}/{wildcards.dataset}/split{split}/{model}/eval.json"
+        for split in splits_of(wildcards.dataset)
+        for model in STAGES
+    ]
+
+
+def tables_to_render():
+    """The tables whose datasets this configuration runs."""
+    return [n for n, needs in TABLE_DATASETS.items() if set(needs) & set(DATASETS)]
+
+
+def table_metrics(wildcards):
+    """Aggregated metrics of the configured datasets that table ``number`` reports."""
+    needs = TABLE_DATASETS[int(wildcards.number)]
+    return [f"{RESULTS}/{dataset}/metrics.json" for dataset in needs if dataset in DATASETS]

@@ -1,0 +1,243 @@
+"""Feature extraction for evaluation: the post-BN feature of the trained network, no graph.
+
+At test time the paper uses the feature-embedding network alone (Section 4.2): each image's
+feature is the post-BN vector, and a video tracklet's feature is the mean of its frames'
+features. Frames of a tracklet are chosen by ``sampling``: ``evenly`` (torchreid's test default:
+``seq_len`` frames evenly spaced, short tracklets padded by repeating their last frame) or
+``all``.
+
+Besides the pooled query and gallery features, a features file holds what only frame-level
+features can give: the Calinski-Harabasz index of the probe and gallery sets (Table 1; with one
+tracklet per person and camera, iLIDS-VID and PRID2011 have no tracklet-level clusters to score)
+and a fixed sample of M persons x K frames for the distance matrices of Figure 4.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from mgat.data.base import Item
+from mgat.data.frames import FrameDataset
+from mgat.data.registry import open_dataset
+from mgat.data.splits import read_splits, select_split
+from mgat.data.transforms import test_transform
+from mgat.engine.device import autocast, resolve_device
+from mgat.errors import ConfigError, DataError
+from mgat.io import save_npz_atomic
+from mgat.metrics import calinski_harabasz
+from mgat.models.saved import load_reid_model
+
+log = logging.getLogger(__name__)
+
+SAMPLING = ("evenly", "all")
+
+
+def select_frames(num_frames: int, sampling: str = "evenly", seq_len: int = 15) -> np.ndarray:
+    """Indices of the frames that represent a tracklet of ``num_frames`` frames at test time.
+
+    ``evenly``: ``seq_len`` frames at a regular stride over the first multiple of ``seq_len``
+    frames; a shorter tracklet is padded with its last frame (torchreid's rule). ``all``: every
+    frame once.
+    """
+    if sampling == "all":
+        return np.arange(num_frames)
+    if sampling != "evenly":
+        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
+    if num_frames >= seq_len:
+        usable = num_frames - num_frames % seq_len
+        return np.arange(0, usable, usable // seq_len)
+    pads = np.full(seq_len - num_frames, num_frames - 1)
+    return np.concatenate([np.arange(num_frames), pads])
+
+
+def _frame_table(
+    items: Sequence[Item], sampling: str, seq_len: int
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Unique frame paths to run, and for every (tracklet, chosen frame) pair the frame index
+    and the tracklet it pools into (repeats, from padding, weigh in the mean as in torchreid)."""
+    paths: list[str] = []
+    index_of: dict[str, int] = {}
+    frame_ids: list[int] = []
+    owners: list[int] = []
+    for t, item in enumerate(items):
+        frames = (item.paths,) if isinstance(item.paths, str) else item.paths
+        for k in select_frames(len(frames), sampling, seq_len):
+            path = frames[int(k)]
+            if path not in index_of:
+                index_of[path] = len(paths)
+                paths.append(path)
+            frame_ids.append(index_of[path])
+            owners.append(t)
+    return paths, np.asarray(frame_ids), np.asarray(owners)
+
+
+@torch.no_grad()
+def _frame_features(
+    model: torch.nn.Module,
+    paths: list[str],
+    height: int,
+    width: int,
+    batch_size: int,
+    workers: int,
+    device: torch.device,
+    desc: str,
+) -> torch.Tensor:
+    """Post-BN features [len(paths), d] in float32 on the CPU."""
+    dataset = FrameDataset([(p, 0, 0) for p in paths], test_transform(height, width))
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+    )
+    chunks = []
+    for images, *_rest in tqdm(loader, desc=desc, mininterval=10.0, leave=False):
+        with autocast(device):
+            features = model(images.to(device, non_blocking=True))
+        chunks.append(features.float().cpu())
+    return torch.cat(chunks) if chunks else torch.empty(0, model.feature_dim)
+
+
+def _pool(frames: torch.Tensor, frame_ids: np.ndarray, owners: np.ndarray, n: int) -> np.ndarray:
+    """Mean of each tracklet's chosen frame features."""
+    sums = torch.zeros(n, frames.shape[1], dtype=torch.float64)
+    sums.index_add_(0, torch.as_tensor(owners), frames[torch.as_tensor(frame_ids)].double())
+    counts = np.bincount(owners, minlength=n)
+    return (sums / torch.as_tensor(counts, dtype=torch.float64)[:, None]).float().numpy()
+
+
+def _sample_persons(
+    items: Sequence[Item], owners: np.ndarray, persons: int, samples: int, seed: int
+) -> np.ndarray:
+    """Rows (into the frame-level table) of ``persons`` x ``samples`` frames for Figure 4.
+
+    Persons are drawn at random (fixed ``seed``) among those with at least ``samples`` chosen
+    frames, sorted by id; their frames are taken evenly over all their tracklets. The choice
+    depends only on the data, so every model of a split is shown on the same frames.
+    """
+    pids = np.asarray([items[t].pid for t in owners])
+    eligible = sorted(p for p in np.unique(pids) if p > 0 and (pids == p).sum() >= samples)
+    if not eligible:
+        return np.empty(0, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(eligible, size=min(persons, len(eligible)), replace=False))
+    rows = []
+    for pid in chosen:
+        candidates = np.flatnonzero(pids == pid)
+        rows.extend(candidates[np.linspace(0, len(candidates) - 1, samples).round().astype(int)])
+    return np.asarray(rows, dtype=np.int64)
+
+
+def extract_features(
+    model_path: str | Path,
+    *,
+    dataset: str,
+    root: str | Path,
+    splits_file: str | Path,
+    split: int,
+    out: str | Path,
+    protocol: str = "torchreid",
+    height: int = 256,
+    width: int = 128,
+    sampling: str = "evenly",
+    seq_len: int = 15,
+    batch_size: int = 128,
+    sample_persons: int = 8,
+    sample_frames: int = 8,
+    device: str = "auto",
+    threads: int = 1,
+) -> dict[str, Any]:
+    """Extract query and gallery features of one split with one trained model; save ``out``.
+
+    ``out`` (``.npz``) holds ``{query,gallery}_{features,pids,camids,paths}``, the frame-level
+    CHI of each set (``chi_query``, ``chi_gallery``), the Figure-4 sample
+    (``sample_features``, ``sample_pids``) and a JSON ``meta`` record. Returns ``meta``.
+    """
+    if sampling not in SAMPLING:
+        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
+    torch.set_num_threads(max(threads, 1))
+    target = resolve_device(device)
+    model = load_reid_model(model_path).to(target).eval()
+    record = read_splits(splits_file, dataset)
+    data = open_dataset(dataset, root).load(select_split(record, split), protocol=protocol)
+    workers = max(threads - 1, 0) if threads > 2 or target.type == "cuda" else 0
+    arrays: dict[str, np.ndarray] = {}
+    chi: dict[str, float | None] = {}
+    for name, items in (("query", data.query), ("gallery", data.gallery)):
+        paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
+        frames = _frame_features(
+            model, paths, height, width, batch_size, workers, target, f"{dataset} {name}"
+        )
+        arrays[f"{name}_features"] = _pool(frames, frame_ids, owners, len(items))
+        arrays[f"{name}_pids"] = np.asarray([it.pid for it in items], dtype=np.int64)
+        arrays[f"{name}_camids"] = np.asarray([it.camid for it in items], dtype=np.int64)
+        arrays[f"{name}_paths"] = np.asarray(
+            [it.paths if isinstance(it.paths, str) else it.paths[0] for it in items]
+        )
+        frame_pids = arrays[f"{name}_pids"][owners]
+        chi[name] = calinski_harabasz(frames[torch.as_tensor(frame_ids)].numpy(), frame_pids)
+        if name == "query":
+            rows = _sample_persons(items, owners, sample_persons, sample_frames, seed=split)
+            arrays["sample_features"] = frames[torch.as_tensor(frame_ids[rows])].numpy()
+            arrays["sample_pids"] = frame_pids[rows]
+    meta = {
+        "model": str(model_path),
+        "dataset": dataset,
+        "split": split,
+        "protocol": protocol,
+        "sampling": sampling,
+        "seq_len": seq_len,
+        "feature_dim": int(arrays["query_features"].shape[1]),
+        "num_query": len(data.query),
+        "num_gallery": len(data.gallery),
+        "chi_query": chi["query"],
+        "chi_gallery": chi["gallery"],
+    }
+    save_npz_atomic(out, meta=np.asarray(json.dumps(meta)), **arrays)
+    log.info(
+        "%s split %d: %d query, %d gallery tracklets",
+        dataset,
+        split,
+        len(data.query),
+        len(data.gallery),
+    )
+    return meta
+
+
+def load_features(path: str | Path) -> dict[str, Any]:
+    """Read a features file written by :func:`extract_features` (arrays plus ``meta``)."""
+    with np.load(path, allow_pickle=False) as content:
+        arrays = {key: content[key] for key in content.files}
+    arrays["meta"] = json.loads(str(arrays["meta"]))
+    return arrays
+
+
+def sample_distances(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distances between the Figure-4 sample frames of a features file, and their
+    person ids (grouped by person)."""
+    data = load_features(path)
+    sample = torch.as_tensor(data["sample_features"], dtype=torch.float64)
+    return torch.cdist(sample, sample).numpy(), data["sample_pids"]
+
+
+def figure4_distances(
+    baseline: str | Path, mgat: str | Path
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distance matrices of the same sample frames under the baseline and the MGAT model."""
+    base, pids = sample_distances(baseline)
+    refined, refined_pids = sample_distances(mgat)
+    if not np.array_equal(pids, refined_pids):
+        raise DataError(
+            f"{baseline} and {mgat} hold different sample frames; extract both from one split"
+        )
+    return base, refined, pids

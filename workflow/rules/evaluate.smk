@@ -1,0 +1,70 @@
+# Stages 4-6 of the DAG: features of every trained model, metrics per split, the mean and
+# standard deviation over splits.
+
+
+rule extract_features:
+    input:
+        model=f"{RESULTS}/{{dataset}}/split{{split}}/{{model}}/model.pt",
+        splits=rules.make_splits.output.splits,
+    output:
+        features=f"{RESULTS}/{{dataset}}/split{{split}}/{{model}}/features.npz",
+    params:
+        root=dataset_root,
+        protocol=gallery_protocol,
+        height=TRAIN["height"],
+        width=TRAIN["width"],
+        sampling=EVALUATION["sampling"],
+        seq_len=EVALUATION["seq_len"],
+        batch_size=EVALUATION["batch_size"],
+        sample_persons=EVALUATION["fig4_persons"],
+        sample_frames=EVALUATION["fig4_samples"],
+        device=TRAIN["device"],
+        mgat_version=MGAT_VERSION,
+    threads: TRAIN["threads"]
+    resources:
+        mem_mb=EVALUATION["resources"]["mem_mb"],
+        runtime=EVALUATION["resources"]["runtime"],
+        gpu=EVALUATION["resources"]["gpu"],
+    log:
+        f"{RESULTS}/logs/extract_features/{{dataset}}/split{{split}}/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/extract_features/{{dataset}}/split{{split}}/{{model}}.tsv"
+    conda:
+        "../../envs/mgat.yaml"
+    script:
+        "../scripts/extract_features.py"
+
+
+rule evaluate:
+    input:
+        features=rules.extract_features.output.features,
+    output:
+        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/{{model}}/eval.json",
+    params:
+        max_rank=EVALUATION["max_rank"],
+        ap=EVALUATION["ap"],
+        mgat_version=MGAT_VERSION,
+    log:
+        f"{RESULTS}/logs/evaluate/{{dataset}}/split{{split}}/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate/{{dataset}}/split{{split}}/{{model}}.tsv"
+    conda:
+        "../../envs/mgat.yaml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule aggregate:
+    input:
+        evaluations=split_evaluations,
+    output:
+        json=f"{RESULTS}/{{dataset}}/metrics.json",
+        csv=f"{RESULTS}/{{dataset}}/metrics.csv",
+    params:
+        data_source=DATA_SOURCE,
+    log:
+        f"{RESULTS}/logs/aggregate/{{dataset}}.log",
+    conda:
+        "../../envs/mgat.yaml"
+    script:
+        "../scripts/aggregate.py"

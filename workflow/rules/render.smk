@@ -1,0 +1,92 @@
+# Stage 7: the paper's Tables 1-5 and Figures 4-5, and each dataset's CMC curves, all wrapped
+# for Snakemake's HTML report (snakemake --report report.html).
+
+
+rule render_table:
+    input:
+        metrics=table_metrics,
+    output:
+        md=report(
+            f"{RESULTS}/tables/table{{number}}.md",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"table": "{number}", "format": "markdown"},
+        ),
+        csv=f"{RESULTS}/tables/table{{number}}.csv",
+        tex=f"{RESULTS}/tables/table{{number}}.tex",
+    params:
+        prefix=f"{RESULTS}/tables/table{{number}}",
+    log:
+        f"{RESULTS}/logs/render_table/table{{number}}.log",
+    conda:
+        "../../envs/mgat.yaml"
+    script:
+        "../scripts/render_table.py"
+
+
+rule render_fig4:
+    input:
+        baseline=f"{RESULTS}/{{dataset}}/split0/baseline/features.npz",
+        mgat=f"{RESULTS}/{{dataset}}/split0/mgat/features.npz",
+    output:
+        png=report(
+            f"{RESULTS}/figures/fig4_{{dataset}}.png",
+            caption="../report/fig4.rst",
+            category="Figure 4",
+            labels={"dataset": "{dataset}"},
+        ),
+    params:
+        data_source=DATA_SOURCE,
+    log:
+        f"{RESULTS}/logs/render_fig4/{{dataset}}.log",
+    conda:
+        "../../envs/mgat.yaml"
+    script:
+        "../scripts/render_fig4.py"
+
+
+rule render_fig5:
+    input:
+        metrics=rules.aggregate.output.json,
+    output:
+        png=report(
+            f"{RESULTS}/figures/fig5_{{dataset}}.png",
+            caption="../report/fig5.rst",
+            category="Figure 5",
+            labels={"dataset": "{dataset}"},
+        ),
+    params:
+        models=["gat", "mgat", "baseline"],
+        title="Figure 5: original GAT vs MGAT, {dataset}",
+    log:
+        f"{RESULTS}/logs/render_fig5/{{dataset}}.log",
+    conda:
+        "../../envs/mgat.yaml"
+    script:
+        "../scripts/render_cmc.py"
+
+
+use rule render_fig5 as render_cmc with:
+    output:
+        png=report(
+            f"{RESULTS}/{{dataset}}/cmc.png",
+            caption="../report/cmc.rst",
+            category="CMC curves",
+            labels={"dataset": "{dataset}"},
+        ),
+    params:
+        models=["baseline", "mgat", "gat"],
+        title="CMC curves, {dataset}",
+    log:
+        f"{RESULTS}/logs/render_cmc/{{dataset}}.log",
+
+
+rule all_tables:
+    input:
+        expand(f"{RESULTS}/tables/table{{number}}.{{ext}}", number=tables_to_render(), ext=["md", "csv", "tex"]),
+
+
+rule all_figures:
+    input:
+        expand(f"{RESULTS}/figures/fig{{n}}_{{dataset}}.png", n=[4, 5], dataset=DATASETS),
+        expand(f"{RESULTS}/{{dataset}}/cmc.png", dataset=DATASETS),

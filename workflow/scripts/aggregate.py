@@ -1,0 +1,12 @@
+"""Mean and standard deviation over splits of every metric, per model."""
+
+from mgat.jobs import job
+from mgat.metrics.evaluation import aggregate_splits
+
+with job(snakemake.log[0]):
+    aggregate_splits(
+        snakemake.input.evaluations,
+        snakemake.output.json,
+        snakemake.output.csv,
+        data_source=snakemake.params.data_source,
+    )

@@ -1,0 +1,13 @@
+"""CMC, mAP, valid queries and CHI of one split and model."""
+
+from mgat.jobs import job
+from mgat.metrics.evaluation import evaluate_split
+
+with job(snakemake.log[0]):
+    evaluate_split(
+        snakemake.input.features,
+        snakemake.output.metrics,
+        model=snakemake.wildcards.model,
+        max_rank=snakemake.params.max_rank,
+        ap=snakemake.params.ap,
+    )

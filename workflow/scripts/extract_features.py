@@ -1,0 +1,24 @@
+"""Extract query and gallery features of one split with one trained model."""
+
+from mgat.features import extract_features
+from mgat.jobs import job
+
+with job(snakemake.log[0]):
+    extract_features(
+        snakemake.input.model,
+        dataset=snakemake.wildcards.dataset,
+        root=snakemake.params.root,
+        splits_file=snakemake.input.splits,
+        split=int(snakemake.wildcards.split),
+        out=snakemake.output.features,
+        protocol=snakemake.params.protocol,
+        height=snakemake.params.height,
+        width=snakemake.params.width,
+        sampling=snakemake.params.sampling,
+        seq_len=snakemake.params.seq_len,
+        batch_size=snakemake.params.batch_size,
+        sample_persons=snakemake.params.sample_persons,
+        sample_frames=snakemake.params.sample_frames,
+        device=snakemake.params.device,
+        threads=snakemake.threads,
+    )

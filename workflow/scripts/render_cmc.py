@@ -1,0 +1,17 @@
+"""CMC curves of a dataset's models (Figure 5: GAT vs MGAT; cmc.png: every model)."""
+
+import json
+from pathlib import Path
+
+from mgat.jobs import job
+from mgat.render.figures import plot_cmc
+
+with job(snakemake.log[0]):
+    metrics = json.loads(Path(snakemake.input.metrics).read_text())
+    curves = {m: metrics["cmc"][m] for m in snakemake.params.models if m in metrics["cmc"]}
+    plot_cmc(
+        curves,
+        snakemake.output.png,
+        f"{snakemake.params.title} ({metrics['protocol']} protocol)",
+        data_source=metrics["data_source"],
+    )

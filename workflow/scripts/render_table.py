@@ -1,0 +1,14 @@
+"""One of the paper's Tables 1-5 from the aggregated metrics, as Markdown, CSV and LaTeX."""
+
+import json
+from pathlib import Path
+
+from mgat.jobs import job
+from mgat.render.tables import render_table
+
+with job(snakemake.log[0]):
+    metrics = {}
+    for path in snakemake.input.metrics:
+        record = json.loads(Path(path).read_text())
+        metrics[record["dataset"]] = record
+    render_table(int(snakemake.wildcards.number), metrics, Path(snakemake.params.prefix))
