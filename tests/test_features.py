@@ -107,3 +107,18 @@ def test_evaluate_and_aggregate(trained, tmp_path: Path) -> None:
     assert top1 == {"mean": first["top1"], "std": 0.0, "n": 2}
     table = pd.read_csv(tmp_path / "m.csv")
     assert set(table["metric"]) >= {"top1", "mAP", "chi_probe", "chi_gallery"}
+
+
+def test_command_line_extract_and_evaluate(trained, tmp_path: Path, capsys) -> None:
+    from mgat.cli import main
+
+    features = tmp_path / "f.npz"
+    args = ["extract", str(trained["model"]), "mars", "--root", str(trained["root"])]
+    args += ["--splits", str(trained["splits"]), "--out", str(features)]
+    assert main([*args, "--height", "32", "--width", "16", "--device", "cpu"]) == 0
+    assert main(["evaluate", str(features), "--out", str(tmp_path / "e.json")]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["dataset"] == "mars" and 0 <= summary["mAP"] <= 1
+    assert main(["evaluate", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "x")]) == 1
+    assert "extract it first" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

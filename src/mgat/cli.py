@@ -94,6 +94,37 @@ def _train(args: argparse.Namespace) -> None:
     print(args.out)
 
 
+def _extract(args: argparse.Namespace) -> None:
+    from mgat.features import extract_features
+
+    extract_features(
+        args.model,
+        dataset=args.dataset,
+        root=args.root,
+        splits_file=args.splits,
+        split=args.split,
+        out=args.out,
+        protocol=args.protocol,
+        height=args.height,
+        width=args.width,
+        sampling=args.sampling,
+        seq_len=args.seq_len,
+        batch_size=args.batch_size,
+        device=args.device,
+        threads=args.threads,
+    )
+    print(args.out)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from mgat.metrics.evaluation import evaluate_split
+
+    record = evaluate_split(
+        args.features, args.out, model=args.model, max_rank=args.max_rank, ap=args.ap
+    )
+    print(json.dumps({k: v for k, v in record.items() if k != "cmc"}))
+
+
 def _key_value(text: str) -> str:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
@@ -180,6 +211,33 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto")
     train.add_argument("--threads", type=int, default=1)
     train.set_defaults(func=_train)
+
+    extract = commands.add_parser("extract", help="query and gallery features of one split")
+    extract.add_argument("model", help="a model.pt written by mgat train")
+    extract.add_argument("dataset", choices=datasets)
+    extract.add_argument("--root", required=True, help="folder that holds the dataset's folder")
+    extract.add_argument("--splits", required=True, help="the dataset's splits file")
+    extract.add_argument("--split", type=int, default=0)
+    extract.add_argument("--out", required=True, help="features file (.npz) to write")
+    extract.add_argument("--protocol", choices=["torchreid", "official"], default="torchreid")
+    extract.add_argument("--height", type=int, default=256)
+    extract.add_argument("--width", type=int, default=128)
+    extract.add_argument("--sampling", choices=["evenly", "all"], default="evenly")
+    extract.add_argument("--seq-len", type=int, default=15)
+    extract.add_argument("--batch-size", type=int, default=256)
+    extract.add_argument("--device", default="auto")
+    extract.add_argument("--threads", type=int, default=1)
+    extract.set_defaults(func=_extract)
+
+    evaluate = commands.add_parser("evaluate", help="CMC, mAP and CHI of one features file")
+    evaluate.add_argument("features", help="a features file written by mgat extract")
+    evaluate.add_argument("--out", required=True, help="metrics JSON to write")
+    evaluate.add_argument("--model", default="baseline", help="name recorded in the metrics")
+    evaluate.add_argument(
+        "--ap", choices=["noninterpolated", "trapezoid"], default="noninterpolated"
+    )
+    evaluate.add_argument("--max-rank", type=int, default=50)
+    evaluate.set_defaults(func=_evaluate)
     return parser
 
 

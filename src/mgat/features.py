@@ -30,7 +30,7 @@ from mgat.data.frames import FrameDataset
 from mgat.data.registry import open_dataset
 from mgat.data.splits import read_splits, select_split
 from mgat.data.transforms import test_transform
-from mgat.engine.device import autocast, resolve_device
+from mgat.engine.device import autocast, loader_workers, resolve_device
 from mgat.errors import ConfigError, DataError
 from mgat.io import save_npz_atomic
 from mgat.metrics import calinski_harabasz
@@ -170,7 +170,7 @@ def extract_features(
     model = load_reid_model(model_path).to(target).eval()
     record = read_splits(splits_file, dataset)
     data = open_dataset(dataset, root).load(select_split(record, split), protocol=protocol)
-    workers = max(threads - 1, 0) if threads > 2 or target.type == "cuda" else 0
+    workers = loader_workers(threads, target)
     arrays: dict[str, np.ndarray] = {}
     chi: dict[str, float | None] = {}
     for name, items in (("query", data.query), ("gallery", data.gallery)):
@@ -216,9 +216,17 @@ def extract_features(
 
 def load_features(path: str | Path) -> dict[str, Any]:
     """Read a features file written by :func:`extract_features` (arrays plus ``meta``)."""
-    with np.load(path, allow_pickle=False) as content:
-        arrays = {key: content[key] for key in content.files}
-    arrays["meta"] = json.loads(str(arrays["meta"]))
+    try:
+        with np.load(path, allow_pickle=False) as content:
+            arrays = {key: content[key] for key in content.files}
+        arrays["meta"] = json.loads(str(arrays["meta"]))
+    except FileNotFoundError:
+        raise DataError(f"features file {path} not found; extract it first") from None
+    except (OSError, ValueError, KeyError) as err:
+        raise DataError(
+            f"{path} is not a features file written by mgat ({type(err).__name__}); "
+            "extract it again"
+        ) from err
     return arrays
 
 

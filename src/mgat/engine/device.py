@@ -27,3 +27,11 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def loader_workers(threads: int, device: torch.device) -> int:
+    """Data-loader processes from a job's threads: all but one beside a GPU; on a CPU, where
+    the workers compete with the model for cores, half of them, and none on 1-2 cores."""
+    if device.type == "cuda":
+        return max(threads - 1, 0)
+    return threads // 2 if threads > 2 else 0

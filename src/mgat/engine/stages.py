@@ -26,7 +26,7 @@ from mgat.data.samplers import PersonRoundRobinSampler, PKSampler
 from mgat.data.splits import read_splits, select_split
 from mgat.data.transforms import train_transform
 from mgat.engine.checkpoint import save_atomic, seed_everything
-from mgat.engine.device import resolve_device
+from mgat.engine.device import loader_workers, resolve_device
 from mgat.engine.loop import train_loop
 from mgat.engine.steps import BaselineStep, GraphStep
 from mgat.errors import ConfigError
@@ -153,7 +153,7 @@ def train_stage(
         dataset=images,
         epochs=settings.epochs,
         device=target,
-        workers=_workers(threads, target),
+        workers=loader_workers(threads, target),
         seed=settings.seed,
         checkpoint=checkpoint,
         fingerprint=fingerprint,
@@ -181,13 +181,6 @@ def build_optimizer(
         optimizer, step_size=settings.lr_step, gamma=settings.lr_decay
     )
     return optimizer, scheduler
-
-
-def _workers(threads: int, device: torch.device) -> int:
-    """Loader processes from the job's threads: all but one on a GPU, none on a 1-2 core CPU."""
-    if device.type == "cuda":
-        return max(threads - 1, 0)
-    return max(threads // 2, 0) if threads > 2 else 0
 
 
 def _file_digest(path: str | Path | None) -> str | None:
