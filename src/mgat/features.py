@@ -108,12 +108,12 @@ def _frame_features(
     return torch.cat(chunks) if chunks else torch.empty(0, model.feature_dim)
 
 
-def _pool(frames: torch.Tensor, frame_ids: np.ndarray, owners: np.ndarray, n: int) -> np.ndarray:
-    """Mean of each tracklet's chosen frame features."""
-    sums = torch.zeros(n, frames.shape[1], dtype=torch.float64)
-    sums.index_add_(0, torch.as_tensor(owners), frames[torch.as_tensor(frame_ids)].double())
-    counts = np.bincount(owners, minlength=n)
-    return (sums / torch.as_tensor(counts, dtype=torch.float64)[:, None]).float().numpy()
+def _pool(chosen: torch.Tensor, owners: np.ndarray, n: int) -> np.ndarray:
+    """Mean of each tracklet's chosen frame features (``chosen[i]`` belongs to ``owners[i]``)."""
+    sums = torch.zeros(n, chosen.shape[1], dtype=chosen.dtype)
+    sums.index_add_(0, torch.as_tensor(owners), chosen)
+    counts = torch.as_tensor(np.bincount(owners, minlength=n), dtype=chosen.dtype)
+    return (sums / counts[:, None]).numpy()
 
 
 def _sample_persons(
@@ -178,17 +178,18 @@ def extract_features(
         frames = _frame_features(
             model, paths, height, width, batch_size, workers, target, f"{dataset} {name}"
         )
-        arrays[f"{name}_features"] = _pool(frames, frame_ids, owners, len(items))
+        chosen = frames[torch.as_tensor(frame_ids)]  # one row per (tracklet, chosen frame)
+        arrays[f"{name}_features"] = _pool(chosen, owners, len(items))
         arrays[f"{name}_pids"] = np.asarray([it.pid for it in items], dtype=np.int64)
         arrays[f"{name}_camids"] = np.asarray([it.camid for it in items], dtype=np.int64)
         arrays[f"{name}_paths"] = np.asarray(
             [it.paths if isinstance(it.paths, str) else it.paths[0] for it in items]
         )
         frame_pids = arrays[f"{name}_pids"][owners]
-        chi[name] = calinski_harabasz(frames[torch.as_tensor(frame_ids)].numpy(), frame_pids)
+        chi[name] = calinski_harabasz(chosen.numpy(), frame_pids)
         if name == "query":
             rows = _sample_persons(items, owners, sample_persons, sample_frames, seed=split)
-            arrays["sample_features"] = frames[torch.as_tensor(frame_ids[rows])].numpy()
+            arrays["sample_features"] = chosen[torch.as_tensor(rows)].numpy()
             arrays["sample_pids"] = frame_pids[rows]
     meta = {
         "model": str(model_path),
