@@ -144,9 +144,7 @@ def _train_epoch(
         loss = out["loss"]
         # Accumulate on the device; synchronise only every few iterations.
         finite = torch.isfinite(loss.detach())
-        first_bad = torch.where(
-            finite, first_bad, torch.minimum(first_bad, first_bad.new_tensor(iteration))
-        )
+        first_bad = torch.where(finite, first_bad, first_bad.clamp_max(iteration))
         for name, value in out.items():
             value = value.detach().float()
             sums[name] = sums[name] + value if name in sums else value

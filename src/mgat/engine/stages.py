@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from mgat import __version__
+from mgat.data.fetch import sha256_file
 from mgat.data.frames import FrameDataset, flatten_frames, person_index
 from mgat.data.registry import open_dataset
 from mgat.data.samplers import PersonRoundRobinSampler, PKSampler
@@ -135,7 +136,7 @@ def train_stage(
                 settings.of_loss, weight=settings.of_weight, detach_target=settings.of_detach_target
             ),
         )
-        init_digest = _file_digest(init_model)
+        init_digest = sha256_file(init_model)
 
     optimizer, scheduler = build_optimizer(model, settings)
     fingerprint = _fingerprint(stage, dataset, split, record["sha256"], settings, init_digest)
@@ -181,16 +182,6 @@ def build_optimizer(
         optimizer, step_size=settings.lr_step, gamma=settings.lr_decay
     )
     return optimizer, scheduler
-
-
-def _file_digest(path: str | Path | None) -> str | None:
-    if path is None:
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _fingerprint(

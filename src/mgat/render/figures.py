@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mgat.errors import DataError
+from mgat.io import atomic_path
 from mgat.render.style import (
     DISTANCE_CMAP,
     MODEL_ORDER,
@@ -49,14 +50,10 @@ def _titled(title: str, data_source: str) -> str:
 def save_figure(fig: Figure, out: Path) -> Path:
     """Save ``fig`` as PNG (through a temporary name, so a half-written file never appears)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
     try:
-        with figure_style():
+        with atomic_path(out, suffix=".png") as tmp, figure_style():
             fig.savefig(tmp, format="png")
-        tmp.replace(out)
     finally:
-        tmp.unlink(missing_ok=True)
         fig.clear()  # releases the artists; without pyplot there is no registry to close
     return out
 
