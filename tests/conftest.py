@@ -7,12 +7,31 @@ each folder gets a stray non-image file.
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
+import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def workflow_copy(folder: Path) -> Path:
+    """The repository's workflow (Snakefile, rules, scripts, package source, configs) copied
+    into ``folder``, for tests that change a piece of it."""
+    folder.mkdir()
+    for part in ("Snakefile", "workflow", "src", "config", "envs"):
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, folder / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, folder / part)
+    return folder
 
 
 def touch(path: Path) -> None:
@@ -134,3 +153,45 @@ def ilidsvid_root(tmp_path: Path) -> Path:
 @pytest.fixture
 def prid_root(tmp_path: Path) -> Path:
     return build_prid(tmp_path)
+
+
+class HttpServer:
+    """Serves the files of ``root`` on a free localhost port and records each request."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                super().do_GET()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        handler = functools.partial(Handler, directory=str(root))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, name: str) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/{name}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    root = tmp_path / "served"
+    root.mkdir()
+    srv = HttpServer(root)
+    try:
+        yield srv
+    finally:
+        srv.close()

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import io
 import socket
 import stat
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import HttpServer
 
 from mgat.data.fetch import download, safe_extract, sha256_file, verify_sha256
 from mgat.errors import ConfigError, DataError
@@ -74,51 +72,11 @@ def test_verify_malformed_expected_is_config_error(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 
 
-class _Server:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.requests: list[str] = []
-        server = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def do_GET(self) -> None:
-                server.requests.append(self.path)
-                super().do_GET()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        handler = functools.partial(Handler, directory=str(root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, name: str) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}/{name}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-
-@pytest.fixture
-def server(tmp_path: Path):
-    root = tmp_path / "served"
-    root.mkdir()
-    srv = _Server(root)
-    try:
-        yield srv
-    finally:
-        srv.close()
-
-
 PAYLOAD = bytes(range(256)) * 5000  # ~1.3 MB, more than one read chunk
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
 
 
-def test_download_success(server: _Server, tmp_path: Path) -> None:
+def test_download_success(server: HttpServer, tmp_path: Path) -> None:
     (server.root / "data.bin").write_bytes(PAYLOAD)
     dest = tmp_path / "out" / "sub" / "data.bin"
     result = download(server.url("data.bin"), dest, sha256=PAYLOAD_SHA.upper(), progress=False)
@@ -127,7 +85,7 @@ def test_download_success(server: _Server, tmp_path: Path) -> None:
     assert not dest.with_name("data.bin.part").exists()
 
 
-def test_download_404_leaves_nothing(server: _Server, tmp_path: Path) -> None:
+def test_download_404_leaves_nothing(server: HttpServer, tmp_path: Path) -> None:
     dest = tmp_path / "data.bin"
     url = server.url("missing.bin")
     with pytest.raises(DataError) as err:
@@ -137,7 +95,7 @@ def test_download_404_leaves_nothing(server: _Server, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [server.root]
 
 
-def test_download_checksum_mismatch_leaves_nothing(server: _Server, tmp_path: Path) -> None:
+def test_download_checksum_mismatch_leaves_nothing(server: HttpServer, tmp_path: Path) -> None:
     (server.root / "data.bin").write_bytes(PAYLOAD)
     dest = tmp_path / "data.bin"
     with pytest.raises(DataError) as err:
@@ -158,7 +116,7 @@ def test_download_connection_refused(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_download_skips_existing_file(server: _Server, tmp_path: Path) -> None:
+def test_download_skips_existing_file(server: HttpServer, tmp_path: Path) -> None:
     (server.root / "data.bin").write_bytes(PAYLOAD)
     dest = tmp_path / "data.bin"
     dest.write_bytes(PAYLOAD)
@@ -168,7 +126,7 @@ def test_download_skips_existing_file(server: _Server, tmp_path: Path) -> None:
 
 
 def test_download_replaces_existing_file_with_wrong_checksum(
-    server: _Server, tmp_path: Path
+    server: HttpServer, tmp_path: Path
 ) -> None:
     (server.root / "data.bin").write_bytes(PAYLOAD)
     dest = tmp_path / "data.bin"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.error
 from pathlib import Path
 
 import pytest
@@ -182,51 +181,3 @@ def test_bad_weights_file_is_one_line(tmp_path: Path, content: str) -> None:
     with pytest.raises(ConfigError) as exc:
         build_backbone("resnet18", path)
     assert "weights.pth" in assert_one_line(exc)
-
-
-def assert_names_alternatives(text: str) -> None:
-    assert "ImageNet weights" in text
-    assert "could not be downloaded" in text
-    assert "state-dict file" in text
-    assert "'none'" in text
-
-
-def test_imagenet_offline_mocked_download(monkeypatch: pytest.MonkeyPatch) -> None:
-    def offline(*args: object, **kwargs: object) -> None:
-        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
-
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
-    with pytest.raises(ConfigError) as exc:
-        build_backbone("resnet18", "imagenet")
-    assert_names_alternatives(assert_one_line(exc))
-
-
-def opener_offline(monkeypatch: pytest.MonkeyPatch, torch_home: Path) -> None:
-    """An empty (or prepared) torch hub cache, and no network behind torch.hub's URL opener."""
-
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise urllib.error.URLError("network is unreachable")
-
-    monkeypatch.setenv("TORCH_HOME", str(torch_home))
-    monkeypatch.setattr(torch.hub, "_hub_dir", None)
-    monkeypatch.setattr(torch.hub, "urlopen", refuse)
-
-
-def test_imagenet_offline_empty_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    opener_offline(monkeypatch, tmp_path)
-    with pytest.raises(ConfigError) as exc:
-        build_backbone("resnet18", "imagenet")
-    assert_names_alternatives(assert_one_line(exc))
-    assert not list((tmp_path / "hub" / "checkpoints").glob("*.pth"))
-
-
-def test_imagenet_from_cache_without_network(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, resnet18_state: tuple[Path, dict]
-) -> None:
-    path, state = resnet18_state
-    opener_offline(monkeypatch, tmp_path)
-    cached = tmp_path / "hub" / "checkpoints" / Path(tvm.ResNet18_Weights.IMAGENET1K_V1.url).name
-    cached.parent.mkdir(parents=True)
-    cached.write_bytes(path.read_bytes())
-    trunk, _ = build_backbone("resnet18", "imagenet")
-    assert torch.equal(trunk.state_dict()["conv1.weight"], state["conv1.weight"])

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import torch
+import torchvision
+from conftest import HttpServer, workflow_copy
 
 from mgat.data.summary import summarize
 
@@ -142,6 +147,7 @@ def test_missing_real_dataset_fails_clearly_without_output(tmp_path: Path) -> No
     config.write_text(
         f"results: {tmp_path}/out\ndatasets: [market1501]\n"
         f"data: {{source: real, root: {tmp_path}/data, download: false}}\n"
+        "train: {weights: none}\n"  # the dataset alone is missing (and nothing is downloaded)
     )
     result = snakemake(tmp_path, "--configfile", str(config))
     assert result.returncode != 0
@@ -160,7 +166,7 @@ def test_killed_training_job_resumes_on_rerun(tmp_path: Path) -> None:
         "data: {source: synthetic, synthetic: {market1501: {ids: 5}}}\n"
         "train: {device: cpu, threads: 1, backbone: resnet18, weights: none, height: 32, "
         "width: 16, baseline: {epochs: 6, lr_step: 2, persons_per_batch: 4, "
-        "batches_per_epoch: 8}, resources: {mem_mb: 1000, runtime: 10, gpu: 0}}\n"
+        "batches_per_epoch: 8}}\nresources: {train: {mem_mb: 1000, runtime: 10, gpu: 0}}\n"
     )
     target = "out/market1501/split0/baseline/model.pt"
     command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--cores", "1"]
@@ -184,3 +190,66 @@ def test_killed_training_job_resumes_on_rerun(tmp_path: Path) -> None:
     log = (tmp_path / "out/logs/train_baseline/market1501/split0.log").read_text()
     assert "resuming after epoch" in log
     assert (tmp_path / target).is_file() and not checkpoint.exists()
+
+
+def imagenet_config(tmp_path: Path) -> Path:
+    """Market1501, synthetic, one short stage-1 training from resnet18's ImageNet weights."""
+    config = tmp_path / "imagenet.yaml"
+    config.write_text(
+        f"results: out\ndatasets: [market1501]\ndata: {{source: synthetic, root: {tmp_path}/data, "
+        "synthetic: {market1501: {ids: 4}}}\n"
+        "train: {device: cpu, threads: 1, backbone: resnet18, weights: imagenet, height: 32, "
+        "width: 16, baseline: {epochs: 1, persons_per_batch: 4, batches_per_epoch: 2}}\n"
+        "resources: {train: {mem_mb: 1000, runtime: 10, gpu: 0}}\n"
+    )
+    return config
+
+
+RESNET18_URL = "https://download.pytorch.org/models/resnet18-f37072fd.pth"
+
+
+def with_resnet18_url(workflow: Path, url: str) -> None:
+    """Point the workflow copy's URL table at ``url``: the real file is never fetched in tests."""
+    table = workflow / "src" / "mgat" / "models" / "pretrained.py"
+    table.write_text(table.read_text().replace(RESNET18_URL, url))
+
+
+def run_copy(workflow: Path, tmp_path: Path, target: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TORCH_HOME": str(tmp_path / "empty-torch-home")}
+    command = [str(SNAKEMAKE), "--snakefile", str(workflow / "Snakefile"), "--cores", "2", target]
+    command += ["--configfile", str(imagenet_config(tmp_path))]
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env)
+
+
+@pytest.mark.workflow
+def test_weights_are_fetched_once_before_training(tmp_path: Path, server: HttpServer) -> None:
+    torch.manual_seed(0)
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), server.root / "w.pth")
+    name = f"resnet18-{hashlib.sha256((server.root / 'w.pth').read_bytes()).hexdigest()[:8]}.pth"
+    (server.root / "w.pth").rename(server.root / name)  # named as torchvision names its files
+    workflow = workflow_copy(tmp_path / "workflow")
+    with_resnet18_url(workflow, server.url(name))
+
+    result = run_copy(workflow, tmp_path, "out/market1501/split0/baseline/model.pt")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "data" / "weights" / name).is_file()
+    assert server.requests == [f"/{name}"]  # once, by the fetch_weights rule
+    log = (tmp_path / "out" / "logs" / "train_baseline" / "market1501" / "split0.log").read_text()
+    assert f"weights loaded from {tmp_path}/data/weights/{name}" in log
+    assert not (tmp_path / "empty-torch-home").exists()  # the job never went near torch hub
+
+
+@pytest.mark.workflow
+def test_offline_weights_fail_in_one_line_before_any_training(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/resnet18-f37072fd.pth"  # nobody answers
+    workflow = workflow_copy(tmp_path / "workflow")
+    with_resnet18_url(workflow, url)
+    result = run_copy(workflow, tmp_path, "out/market1501/split0/baseline/model.pt")
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("mgat: error:")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert url in errors[0] and f"place it at {tmp_path}/data/weights/" in errors[0]
+    assert not list((tmp_path / "data" / "weights").glob("*"))  # no partial download
+    assert not (tmp_path / "out" / "logs" / "train_baseline").exists()

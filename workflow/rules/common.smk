@@ -1,6 +1,7 @@
 # Everything in Python the rules need: config validation, wildcard constraints, input and params
 # helpers. Rule files only reference these by name.
 import re
+import runpy
 import sys
 from pathlib import Path
 
@@ -82,12 +83,38 @@ def split_seed(wildcards):
 
 TRAIN = config["train"]
 STAGES = ("baseline", "mgat", "gat")
+RESOURCES = config["resources"]
+SRC = Path(workflow.basedir) / "src"
+
+
+def _imagenet_weights_file():
+    """Where the fetch_weights rule puts the backbone's ImageNet weights (torchvision's own file
+    name, which carries its hash), or None when training starts from other weights. The URL table
+    is read without importing mgat, so Snakemake needs neither torch nor mgat installed."""
+    if TRAIN["weights"].lower() != "imagenet":
+        return None
+    urls = runpy.run_path(str(SRC / "mgat" / "models" / "pretrained.py"))["IMAGENET_URLS"]
+    if TRAIN["backbone"] not in urls:
+        sys.exit(
+            f"invalid config: train.backbone: no ImageNet weights are known for "
+            f"{TRAIN['backbone']!r}; known: {', '.join(sorted(urls))}"
+        )
+    return f"{DATA['root']}/weights/{urls[TRAIN['backbone']].rsplit('/', 1)[1]}"
+
+
+IMAGENET_WEIGHTS = _imagenet_weights_file()
+
+
+def pretrained_weights(wildcards):
+    """Stage 1's initial weights as an input: the fetched ImageNet file (ancient: its name pins
+    its content, so a re-download must not retrain), or nothing."""
+    return {"weights": ancient(IMAGENET_WEIGHTS)} if IMAGENET_WEIGHTS else {}
 
 
 def _package_version():
     """mgat's version, read without importing it: part of the training params, so a release
     that changes results reruns the training (edits without a version bump need --forcerun)."""
-    init = Path(workflow.basedir) / "src" / "mgat" / "__init__.py"
+    init = SRC / "mgat" / "__init__.py"
     return re.search(r'__version__ = "([^"]+)"', init.read_text()).group(1)
 
 
@@ -114,9 +141,11 @@ def _common_settings():
 
 
 def baseline_settings(wildcards):
-    """StageSettings of stage 1, as a plain dict (see mgat.engine.StageSettings)."""
+    """StageSettings of stage 1, as a plain dict (see mgat.engine.StageSettings). ImageNet
+    weights come from the fetched file, so no training job ever downloads."""
     stage = dict(TRAIN["baseline"])
-    return {**_common_settings(), "weights": TRAIN["weights"], **stage}
+    weights = IMAGENET_WEIGHTS or TRAIN["weights"]
+    return {**_common_settings(), "weights": weights, **stage}
 
 
 def graph_settings(wildcards):

@@ -1,4 +1,6 @@
-# Stage 1 of the DAG: the dataset in its real on-disk layout, and a manifest later rules depend on.
+# Stage 1 of the DAG: the dataset in its real on-disk layout, and a manifest later rules depend on;
+# the backbone's ImageNet weights. Both run where Snakemake runs (the login node of a cluster),
+# the only place with internet on most clusters, and never inside a training job.
 if SYNTHETIC:
 
     rule synthesize_dataset:
@@ -8,6 +10,10 @@ if SYNTHETIC:
         params:
             options=synthetic_options,
             seed=DATA["synthetic"]["seed"],
+        localrule: True
+        resources:
+            mem_mb=RESOURCES["data"]["mem_mb"],
+            runtime=RESOURCES["data"]["runtime"],
         log:
             f"{RESULTS}/logs/synthesize_dataset/{{dataset}}.log",
         benchmark:
@@ -27,6 +33,10 @@ else:
             files=placed_files,
             sha256=known_checksums,
             url=download_url,
+        localrule: True
+        resources:
+            mem_mb=RESOURCES["data"]["mem_mb"],
+            runtime=RESOURCES["data"]["runtime"],
         log:
             f"{RESULTS}/logs/prepare_dataset/{{dataset}}.log",
         benchmark:
@@ -35,3 +45,22 @@ else:
             "../../envs/mgat.yaml"
         script:
             "../scripts/prepare_dataset.py"
+
+
+if IMAGENET_WEIGHTS:
+
+    rule fetch_weights:
+        output:
+            weights=IMAGENET_WEIGHTS,
+        params:
+            backbone=TRAIN["backbone"],
+        localrule: True
+        resources:
+            mem_mb=RESOURCES["data"]["mem_mb"],
+            runtime=RESOURCES["data"]["runtime"],
+        log:
+            f"{RESULTS}/logs/fetch_weights/{TRAIN['backbone']}.log",
+        conda:
+            "../../envs/mgat.yaml"
+        script:
+            "../scripts/fetch_weights.py"

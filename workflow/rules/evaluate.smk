@@ -22,9 +22,9 @@ rule extract_features:
         mgat_version=MGAT_VERSION,
     threads: TRAIN["threads"]
     resources:
-        mem_mb=EVALUATION["resources"]["mem_mb"],
-        runtime=EVALUATION["resources"]["runtime"],
-        gpu=EVALUATION["resources"]["gpu"],
+        mem_mb=RESOURCES["extract"]["mem_mb"],
+        runtime=RESOURCES["extract"]["runtime"],
+        gpu=RESOURCES["extract"]["gpu"],
     log:
         f"{RESULTS}/logs/extract_features/{{dataset}}/split{{split}}/{{model}}.log",
     benchmark:
@@ -44,6 +44,10 @@ rule evaluate:
         max_rank=EVALUATION["max_rank"],
         ap=EVALUATION["ap"],
         mgat_version=MGAT_VERSION,
+    localrule: True
+    resources:
+        mem_mb=RESOURCES["score"]["mem_mb"],
+        runtime=RESOURCES["score"]["runtime"],
     log:
         f"{RESULTS}/logs/evaluate/{{dataset}}/split{{split}}/{{model}}.log",
     benchmark:
@@ -62,6 +66,10 @@ rule aggregate:
         csv=f"{RESULTS}/{{dataset}}/metrics.csv",
     params:
         data_source=DATA_SOURCE,
+    localrule: True
+    resources:
+        mem_mb=RESOURCES["score"]["mem_mb"],
+        runtime=RESOURCES["score"]["runtime"],
     log:
         f"{RESULTS}/logs/aggregate/{{dataset}}.log",
     conda:

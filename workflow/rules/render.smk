@@ -16,6 +16,10 @@ rule render_table:
         tex=f"{RESULTS}/tables/table{{number}}.tex",
     params:
         prefix=f"{RESULTS}/tables/table{{number}}",
+    localrule: True
+    resources:
+        mem_mb=RESOURCES["score"]["mem_mb"],
+        runtime=RESOURCES["score"]["runtime"],
     log:
         f"{RESULTS}/logs/render_table/table{{number}}.log",
     conda:
@@ -37,6 +41,10 @@ rule render_fig4:
         ),
     params:
         data_source=DATA_SOURCE,
+    localrule: True
+    resources:
+        mem_mb=RESOURCES["score"]["mem_mb"],
+        runtime=RESOURCES["score"]["runtime"],
     log:
         f"{RESULTS}/logs/render_fig4/{{dataset}}.log",
     conda:
@@ -58,6 +66,10 @@ rule render_fig5:
     params:
         models=["gat", "mgat", "baseline"],
         title="Figure 5: original GAT vs MGAT, {dataset}",
+    localrule: True
+    resources:
+        mem_mb=RESOURCES["score"]["mem_mb"],
+        runtime=RESOURCES["score"]["runtime"],
     log:
         f"{RESULTS}/logs/render_fig5/{{dataset}}.log",
     conda:
@@ -77,6 +89,7 @@ use rule render_fig5 as render_cmc with:
     params:
         models=["baseline", "mgat", "gat"],
         title="CMC curves, {dataset}",
+    localrule: True
     log:
         f"{RESULTS}/logs/render_cmc/{{dataset}}.log",
 

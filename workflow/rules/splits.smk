@@ -9,6 +9,10 @@ rule make_splits:
     params:
         root=dataset_root,
         seed=split_seed,
+    localrule: True
+    resources:
+        mem_mb=RESOURCES["data"]["mem_mb"],
+        runtime=RESOURCES["data"]["runtime"],
     log:
         f"{RESULTS}/logs/make_splits/{{dataset}}.log",
     conda:

@@ -5,6 +5,7 @@
 
 rule train_baseline:
     input:
+        unpack(pretrained_weights),
         splits=rules.make_splits.output.splits,
     output:
         model=f"{RESULTS}/{{dataset}}/split{{split}}/baseline/model.pt",
@@ -18,9 +19,9 @@ rule train_baseline:
         mgat_version=MGAT_VERSION,
     threads: TRAIN["threads"]
     resources:
-        mem_mb=TRAIN["resources"]["mem_mb"],
-        runtime=TRAIN["resources"]["runtime"],
-        gpu=TRAIN["resources"]["gpu"],
+        mem_mb=RESOURCES["train"]["mem_mb"],
+        runtime=RESOURCES["train"]["runtime"],
+        gpu=RESOURCES["train"]["gpu"],
     log:
         f"{RESULTS}/logs/train_baseline/{{dataset}}/split{{split}}.log",
     benchmark:
@@ -47,9 +48,9 @@ rule train_mgat:
         mgat_version=MGAT_VERSION,
     threads: TRAIN["threads"]
     resources:
-        mem_mb=TRAIN["resources"]["mem_mb"],
-        runtime=TRAIN["resources"]["runtime"],
-        gpu=TRAIN["resources"]["gpu"],
+        mem_mb=RESOURCES["train"]["mem_mb"],
+        runtime=RESOURCES["train"]["runtime"],
+        gpu=RESOURCES["train"]["gpu"],
     log:
         f"{RESULTS}/logs/train_mgat/{{dataset}}/split{{split}}.log",
     benchmark:

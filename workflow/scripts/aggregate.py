@@ -1,5 +1,9 @@
 """Mean and standard deviation over splits of every metric, per model."""
 
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
+
 from mgat.jobs import job
 from mgat.metrics.evaluation import aggregate_splits
 

@@ -1,5 +1,9 @@
 """CMC, mAP, valid queries and CHI of one split and model."""
 
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
+
 from mgat.jobs import job
 from mgat.metrics.evaluation import evaluate_split
 

@@ -1,5 +1,9 @@
 """Extract query and gallery features of one split with one trained model."""
 
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
+
 from mgat.features import extract_features
 from mgat.jobs import job
 

@@ -1,5 +1,9 @@
 """Derive a dataset's evaluation splits and write the splits file."""
 
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
+
 from mgat.data.splits import write_splits
 from mgat.jobs import job
 

@@ -1,5 +1,9 @@
 """Check, download or extract a real dataset, then write its manifest."""
 
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
+
 from mgat.data.prepare import prepare_dataset, write_manifest
 from mgat.jobs import job
 

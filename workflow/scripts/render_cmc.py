@@ -1,7 +1,10 @@
 """CMC curves of a dataset's models (Figure 5: GAT vs MGAT; cmc.png: every model)."""
 
 import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
 
 from mgat.jobs import job
 from mgat.render.figures import plot_cmc

@@ -1,5 +1,9 @@
 """Figure 4: distance matrices of M persons x K frames, baseline beside MGAT."""
 
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
+
 from mgat.features import figure4_distances
 from mgat.jobs import job
 from mgat.render.figures import plot_distance_matrices

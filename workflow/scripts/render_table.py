@@ -1,7 +1,10 @@
 """One of the paper's Tables 1-5 from the aggregated metrics, as Markdown, CSV and LaTeX."""
 
 import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
 
 from mgat.jobs import job
 from mgat.render.tables import render_table

@@ -1,5 +1,9 @@
 """Train one stage (baseline, mgat or gat) on one dataset split."""
 
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
+
 from mgat.engine import StageSettings, train_stage
 from mgat.jobs import job
 

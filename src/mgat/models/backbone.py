@@ -18,6 +18,7 @@ import torchvision.models as tvm
 from torch import nn
 
 from mgat.errors import ConfigError
+from mgat.models.pretrained import check_weights_file, fetch_imagenet_weights
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,11 @@ def build_backbone(
 
     ``weights`` is ``"imagenet"`` (torchvision's original ``IMAGENET1K_V1`` weights, the ones
     the 2019 paper could have used; downloaded once into torch hub's cache), a path to a local
-    torchvision state-dict file (its ``fc.*`` keys are ignored), or ``"none"``/``None`` for random
-    initialisation. Returns the trunk, mapping images ``[N, 3, H, W]`` to features ``[N, d]``,
-    and ``d``.
+    torchvision state-dict file (its ``fc.*`` keys are ignored; a file with torchvision's own name
+    is checked against the hash in it), or ``"none"``/``None`` for random initialisation. The
+    workflow fetches the ImageNet file before any job starts and passes its path.
+
+    Returns the trunk, mapping images ``[N, 3, H, W]`` to features ``[N, d]``, and ``d``.
     """
     builder = BACKBONES.get(name)
     if builder is None:
@@ -77,32 +80,10 @@ def build_backbone(
 
 
 def _imagenet_state_dict(name: str) -> Mapping[str, torch.Tensor]:
-    """Fetch torchvision's ImageNet weights through torch hub's cache, or fail in one line."""
-    weights_enum = tvm.get_model_weights(name).IMAGENET1K_V1
-    url = weights_enum.url
-    cache_dir = Path(torch.hub.get_dir()) / "checkpoints"
-    alternatives = (
-        f"set weights to a local state-dict file of a torchvision {name} "
-        f"(or put {Path(url).name} in {cache_dir}), or to 'none' for random initialisation"
-    )
-    try:
-        # Looked up on the module at call time so that tests can stand in for the download.
-        state = torch.hub.load_state_dict_from_url(
-            url, progress=False, check_hash=True, map_location="cpu", weights_only=True
-        )
-    except OSError as exc:  # URLError, timeouts, refused connections, unwritable cache
-        raise ConfigError(
-            f"the ImageNet weights for {name} could not be downloaded from {url} "
-            f"({_one_line(exc)}); {alternatives}"
-        ) from exc
-    except Exception as exc:  # hash mismatch, corrupt cached file
-        raise ConfigError(
-            f"the ImageNet weights for {name} could not be loaded from {url} or its cached copy "
-            f"in {cache_dir} ({_one_line(exc)}); {alternatives}"
-        ) from exc
-    if not _is_state_dict(state):
-        raise ConfigError(f"the ImageNet weights for {name} are not a state dict; {alternatives}")
-    return state
+    """torchvision's ImageNet weights, fetched once into torch hub's cache (where torchvision
+    itself keeps them) and checked against the hash in their file name."""
+    folder = Path(torch.hub.get_dir()) / "checkpoints"
+    return _read_state_dict_file(fetch_imagenet_weights(name, folder))
 
 
 def _read_state_dict_file(path: Path) -> Mapping[str, torch.Tensor]:
@@ -112,6 +93,7 @@ def _read_state_dict_file(path: Path) -> Mapping[str, torch.Tensor]:
             f"weights {str(path)!r} is neither {IMAGENET!r}, {NO_WEIGHTS!r} "
             "nor an existing state-dict file"
         )
+    check_weights_file(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -174,8 +156,3 @@ def _is_state_dict(obj: object) -> bool:
 def _few(items: list[str]) -> str:
     shown = ", ".join(items[:_MAX_NAMED_KEYS])
     return shown + (", ..." if len(items) > _MAX_NAMED_KEYS else "")
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
