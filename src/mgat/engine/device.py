@@ -3,16 +3,41 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
 
 import torch
 
 from mgat.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
+#: Where jobs on one machine record which GPU each holds (see :func:`claim_free_gpu`).
+GPU_LOCK_DIR = Path(tempfile.gettempdir()) / "mgat-gpu-locks"
+
+_held_gpu_locks: list[IO[str]] = []  # open for the life of the process: closing releases
+
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto``: CUDA when present, else CPU; otherwise the named device, checked."""
+    """``auto``: a free CUDA device when present, else CPU; otherwise the named device, checked.
+
+    With several visible GPUs (a workstation running jobs side by side), ``auto`` claims one no
+    other mgat job holds, so Snakemake's ``gpu`` resource decides how many run and this decides
+    where. A scheduler that hands each job its own GPU (SLURM's ``--gpus``) leaves one visible.
+    """
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        count = torch.cuda.device_count()
+        if count == 1:
+            return torch.device("cuda", 0)
+        gpus = [str(torch.cuda.get_device_properties(i).uuid) for i in range(count)]
+        return torch.device("cuda", claim_free_gpu(gpus))
     try:
         device = torch.device(name)
     except RuntimeError as err:
@@ -35,3 +60,36 @@ def loader_workers(threads: int, device: torch.device) -> int:
     if device.type == "cuda":
         return max(threads - 1, 0)
     return threads // 2 if threads > 2 else 0
+
+
+def claim_free_gpu(gpu_ids: Sequence[str], lock_dir: Path = GPU_LOCK_DIR) -> int:
+    """Index of the first GPU in ``gpu_ids`` (physical ids, the same in every process) that no
+    other process has claimed, holding its lock until this process ends.
+
+    Locks are ``flock``s on one file per GPU, released by the kernel when a job ends however it
+    ends, so a killed job never leaves a GPU marked busy. When every GPU is held (the user allowed
+    more GPU jobs than GPUs), the job shares one and says so.
+    """
+    try:
+        if not lock_dir.is_dir():
+            lock_dir.mkdir(exist_ok=True)
+            lock_dir.chmod(0o1777)  # one folder for every user's jobs, as /tmp itself
+    except OSError as err:
+        log.warning("cannot use %s to pick a free GPU (%s); using GPU 0", lock_dir, err)
+        return 0
+    for index, gpu in enumerate(gpu_ids):
+        try:
+            handle = open(lock_dir / f"{gpu}.lock", "a")  # noqa: SIM115  # held until exit
+        except OSError:
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        _held_gpu_locks.append(handle)
+        log.info("using GPU %d (%s)", index, gpu)
+        return index
+    index = os.getpid() % len(gpu_ids)
+    log.warning("all %d GPUs are in use by other mgat jobs; sharing GPU %d", len(gpu_ids), index)
+    return index

@@ -1,0 +1,286 @@
+"""A real one-node SLURM cluster on localhost, for testing the workflow's SLURM profile.
+
+Debian's slurm-wlm and munge (installed when missing), with accounting (slurmdbd on a private
+MariaDB), as on a real cluster: ``sacct`` answers, for the tests and for the plugin's own checks.
+The node advertises two GPUs through GRES entries backed by ``/dev/null`` and ``/dev/zero``: jobs
+asking for ``--gpus=1`` are scheduled as on a GPU cluster and find no CUDA device inside.
+
+Configuration, state, database and logs live in one private folder. Commands started here find
+the cluster through ``SLURM_CONF``; jobs, whose environment the plugin strips of ``SLURM_*``
+variables, find it through slurmd's configless cache (``/run/slurm/conf``), so nothing under
+``/etc/slurm`` is written. Every daemon this module starts is recorded by its process id and
+stopped by it, and only those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+PACKAGES = ["munge", "slurm-wlm", "slurmctld", "slurmd", "slurm-client", "slurmdbd"]
+PACKAGES += ["mariadb-server"]
+COMMANDS = ["munged", "slurmctld", "slurmd", "slurmdbd", "sbatch", "mariadbd"]
+MUNGE_PIDFILE = Path("/run/munge/munged.pid")
+CONF_CACHE_LINK = Path("/run/slurm/conf")  # slurmd's pointer to its configless cache
+#: Stand-ins for GPU device files: the node advertises one GPU per file, so two GPU jobs can run
+#: side by side on its 2 cores, each with CUDA_VISIBLE_DEVICES set and no CUDA device inside.
+GPU_FILES = ("/dev/null", "/dev/zero")
+GPUS = len(GPU_FILES)
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not be installed or started; the message says which step failed."""
+
+
+def can_run_here() -> str | None:
+    """Why a cluster cannot be started on this machine, or None when it can."""
+    if os.geteuid() != 0:
+        return "needs root (apt-get, munged, slurmd)"
+    if not all(shutil.which(c) for c in COMMANDS) and not shutil.which("apt-get"):
+        return "SLURM is not installed and there is no apt-get to install it"
+    return None
+
+
+def install_packages() -> None:
+    """Install SLURM, munge and MariaDB from Debian when any command is missing."""
+    if all(shutil.which(c) for c in COMMANDS):
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES]
+    if subprocess.run(command, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, check=False)
+        result = subprocess.run(command, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ClusterError(f"apt-get install failed: {result.stderr[-1000:]}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(what: str, check, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise ClusterError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ", 1)[-1].startswith("Z"))
+
+
+class LocalSlurm:
+    """Start with :meth:`start`, stop with :meth:`stop` (or use :func:`running_cluster`)."""
+
+    def __init__(self, folder: Path, partition: str = "mgat-test") -> None:
+        self.folder = folder
+        self.partition = partition
+        self.node = socket.gethostname().split(".")[0]
+        self.conf = folder / "slurm.conf"
+        self.started: list[tuple[str, int]] = []  # (daemon, pid), in start order
+        self.ports = {name: free_port() for name in ("ctld", "slurmd", "dbd", "db")}
+        self.db_password = secrets.token_hex(12)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment of every client command (sbatch, squeue, snakemake)."""
+        return {**os.environ, "SLURM_CONF": str(self.conf)}
+
+    def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, env=self.env, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise ClusterError(f"{' '.join(command)} failed: {result.stderr.strip()[-800:]}")
+        return result
+
+    # -- start ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        install_packages()
+        if CONF_CACHE_LINK.is_symlink() and not CONF_CACHE_LINK.exists():
+            CONF_CACHE_LINK.unlink()  # left by a run that was killed before it could clean up
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for sub in ("state", "spool", "db"):
+            (self.folder / sub).mkdir(exist_ok=True)
+        self._start_munge()
+        self._start_mariadb()
+        self._write_config()
+        self._start_daemon("slurmdbd", self.folder / "slurmdbd.pid", "slurmdbd")
+        wait_for("slurmdbd", lambda: self.run("sacctmgr", "-n", "show", "cluster", check=False)
+                 .returncode == 0)  # fmt: skip
+        self.run("sacctmgr", "-i", "add", "cluster", "mgattest")
+        self._start_daemon("slurmctld", self.folder / "slurmctld.pid", "slurmctld")
+        wait_for("slurmctld", lambda: "UP" in self.run("scontrol", "ping", check=False).stdout)
+        # Configless: slurmd fetches the configuration from slurmctld and caches it where the
+        # job's own srun finds it (/run/slurm/conf), since jobs do not inherit SLURM_CONF.
+        self._start_daemon(
+            "slurmd", self.folder / "slurmd.pid", "env", "-u", "SLURM_CONF", "slurmd",
+            "--conf-server", f"127.0.0.1:{self.ports['ctld']}",
+        )  # fmt: skip
+        wait_for("the node to be idle", self._node_idle)
+
+    def _node_idle(self) -> bool:
+        out = self.run("sinfo", "-h", "-N", "-o", "%T", check=False).stdout.split()
+        return out == ["idle"]
+
+    def _start_daemon(self, name: str, pidfile: Path, *command: str) -> None:
+        result = subprocess.run(command, env=self.env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ClusterError(f"{name} did not start: {result.stderr.strip()[-800:]}")
+        wait_for(f"{name}'s pid file", pidfile.exists, timeout=20)
+        self.started.append((name, int(pidfile.read_text().split()[0])))
+
+    def _start_munge(self) -> None:
+        """Use the machine's munged if one answers; else start one (and stop it afterwards)."""
+        if self._munge_works():
+            return
+        MUNGE_PIDFILE.parent.mkdir(exist_ok=True)
+        shutil.chown(MUNGE_PIDFILE.parent, "munge", "munge")
+        MUNGE_PIDFILE.unlink(missing_ok=True)
+        self._start_daemon("munged", MUNGE_PIDFILE, "runuser", "-u", "munge", "--", "munged")
+        wait_for("munge", self._munge_works, timeout=20)
+
+    @staticmethod
+    def _munge_works() -> bool:
+        encode = subprocess.run(["munge", "-n"], capture_output=True)
+        if encode.returncode != 0:
+            return False
+        decode = subprocess.run(["unmunge"], input=encode.stdout, capture_output=True)
+        return decode.returncode == 0
+
+    def _start_mariadb(self) -> None:
+        db = self.folder / "db"
+        socket_path = self.folder / "mysql.sock"
+        init = subprocess.run(
+            ["mariadb-install-db", "--no-defaults", f"--datadir={db}", "--user=root",
+             "--auth-root-authentication-method=socket", "--skip-test-db"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if init.returncode != 0:
+            raise ClusterError(f"mariadb-install-db failed: {init.stderr[-800:]}")
+        pidfile = self.folder / "mariadb.pid"
+        server = subprocess.Popen(
+            ["mariadbd", "--no-defaults", f"--datadir={db}", f"--socket={socket_path}",
+             f"--port={self.ports['db']}", "--bind-address=127.0.0.1", "--user=root",
+             f"--pid-file={pidfile}", f"--log-error={self.folder / 'mariadb.log'}",
+             "--skip-name-resolve", "--innodb-buffer-pool-size=32M"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        self.started.append(("mariadbd", server.pid))
+
+        def sql(statement: str) -> subprocess.CompletedProcess:
+            return subprocess.run(
+                ["mariadb", "--no-defaults", f"--socket={socket_path}", "-u", "root", "-e",
+                 statement], capture_output=True, text=True,
+            )  # fmt: skip
+
+        wait_for("MariaDB", lambda: sql("select 1").returncode == 0)
+        user = f"'slurm'@'127.0.0.1' IDENTIFIED BY '{self.db_password}'"
+        result = sql(
+            f"CREATE DATABASE slurm_acct_db; CREATE USER {user}; "
+            "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';"
+        )
+        if result.returncode != 0:
+            raise ClusterError(f"creating the accounting database failed: {result.stderr}")
+
+    def _write_config(self) -> None:
+        hardware = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, check=True)
+        node_line = next(line for line in hardware.stdout.splitlines() if line.startswith("Node"))
+        node_line = " ".join(
+            part for part in node_line.split() if not part.startswith(("NodeName=", "UpTime="))
+        )
+        f = self.folder
+        self.conf.write_text(
+            f"""ClusterName=mgattest
+SlurmctldHost={self.node}(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+MpiDefault=none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/affinity
+GresTypes=gpu
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort={self.ports["dbd"]}
+AccountingStorageTRES=gres/gpu
+JobAcctGatherType=jobacct_gather/linux
+JobCompType=jobcomp/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+ReturnToService=2
+MinJobAge=600
+KillWait=5
+SlurmctldParameters=enable_configless
+StateSaveLocation={f / "state"}
+SlurmdSpoolDir={f / "spool"}
+SlurmctldPidFile={f / "slurmctld.pid"}
+SlurmdPidFile={f / "slurmd.pid"}
+SlurmctldLogFile={f / "slurmctld.log"}
+SlurmdLogFile={f / "slurmd.log"}
+SlurmctldPort={self.ports["ctld"]}
+SlurmdPort={self.ports["slurmd"]}
+NodeName={self.node} NodeAddr=127.0.0.1 {node_line} Gres=gpu:{GPUS} State=UNKNOWN
+PartitionName={self.partition} Nodes=ALL Default=NO MaxTime=INFINITE State=UP
+"""
+        )
+        gpus = "".join(f"NodeName={self.node} Name=gpu File={file}\n" for file in GPU_FILES)
+        (f / "gres.conf").write_text(f"AutoDetect=off\n{gpus}")
+        dbd = f / "slurmdbd.conf"
+        dbd.write_text(
+            f"""AuthType=auth/munge
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort={self.ports["dbd"]}
+SlurmUser=root
+PidFile={f / "slurmdbd.pid"}
+LogFile={f / "slurmdbd.log"}
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort={self.ports["db"]}
+StorageUser=slurm
+StoragePass={self.db_password}
+StorageLoc=slurm_acct_db
+"""
+        )
+        dbd.chmod(0o600)
+
+    # -- stop ----------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Cancel this cluster's jobs, then stop the daemons it started, newest first."""
+        if any(name == "slurmctld" for name, _ in self.started):
+            self.run("scancel", "--full", "--user", "root", check=False)
+            with contextlib.suppress(ClusterError):
+                wait_for("jobs to end", lambda: not self.run("squeue", "-h", check=False)
+                         .stdout.strip(), timeout=20)  # fmt: skip
+        for _name, pid in reversed(self.started):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            with contextlib.suppress(ClusterError):
+                wait_for(f"pid {pid} to exit", lambda pid=pid: not pid_alive(pid), timeout=20)
+            if pid_alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        self.started.clear()
+        if CONF_CACHE_LINK.is_symlink() and str(CONF_CACHE_LINK.readlink()).startswith(
+            str(self.folder)
+        ):
+            CONF_CACHE_LINK.unlink()
