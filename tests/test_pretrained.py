@@ -105,10 +105,13 @@ def test_download_failing_its_hash_is_not_kept(
     assert list((tmp_path / "weights").iterdir()) == []
 
 
-def test_offline_names_the_url_and_where_to_put_the_file(tmp_path: Path) -> None:
+def test_offline_names_the_url_and_where_to_put_the_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     url = closed_port_url("resnet50-0676ba61.pth")
+    monkeypatch.setitem(IMAGENET_URLS, "resnet50", url)
     with pytest.raises(DataError) as exc:
-        fetch_imagenet_weights("resnet50", tmp_path / "weights", url=url)
+        fetch_imagenet_weights("resnet50", tmp_path / "weights")
     text = one_line(exc)
     assert url in text
     assert f"place it at {tmp_path / 'weights' / 'resnet50-0676ba61.pth'}" in text

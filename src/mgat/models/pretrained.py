@@ -75,17 +75,16 @@ def check_weights_file(path: str | Path) -> None:
         )
 
 
-def fetch_imagenet_weights(backbone: str, folder: str | Path, *, url: str | None = None) -> Path:
+def fetch_imagenet_weights(backbone: str, folder: str | Path) -> Path:
     """Download ``backbone``'s ImageNet weights into ``folder`` once and return the file.
 
     A file already there (downloaded before, or placed by hand on a machine without internet) is
-    used as it is once it passes :func:`check_weights_file`. ``url`` replaces torchvision's (a
-    mirror); the file keeps torchvision's name, and so its hash check.
+    used as it is once it passes :func:`check_weights_file`.
     """
     from mgat.data.fetch import download
     from mgat.errors import DataError
 
-    source = url or imagenet_url(backbone)
+    source = imagenet_url(backbone)
     dest = Path(folder) / weights_file_name(backbone)
     placed = dest.is_file()
     try:
