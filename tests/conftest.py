@@ -8,9 +8,11 @@ each folder gets a stray non-image file.
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import json
 import shutil
+import socket
 import threading
 from pathlib import Path
 
@@ -195,3 +197,22 @@ def server(tmp_path: Path):
         yield srv
     finally:
         srv.close()
+
+
+def closed_port_url(name: str) -> str:
+    """A localhost URL on a port nobody listens on: a download from it fails at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/{name}"
+
+
+def serve_as_torchvision_file(
+    server: HttpServer, backbone: str, content: bytes, prefix: str | None = None
+) -> str:
+    """Serve ``content`` under a name like torchvision's, ``<backbone>-<sha256 prefix>.pth``
+    (or ``prefix`` instead of the content's), and return the name."""
+    prefix = prefix or hashlib.sha256(content).hexdigest()[:8]
+    name = f"{backbone}-{prefix}.pth"
+    (server.root / name).write_bytes(content)
+    return name

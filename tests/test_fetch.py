@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import socket
 import stat
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import HttpServer
+from conftest import HttpServer, closed_port_url
 
 from mgat.data.fetch import download, safe_extract, sha256_file, verify_sha256
 from mgat.errors import ConfigError, DataError
@@ -106,12 +105,9 @@ def test_download_checksum_mismatch_leaves_nothing(server: HttpServer, tmp_path:
 
 
 def test_download_connection_refused(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     dest = tmp_path / "data.bin"
     with pytest.raises(DataError) as err:
-        download(f"http://127.0.0.1:{port}/x", dest, progress=False, timeout=5)
+        download(closed_port_url("x"), dest, progress=False, timeout=5)
     assert "download failed" in _one_line(err)
     assert list(tmp_path.iterdir()) == []
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import runpy
-import socket
 import urllib.error
 from pathlib import Path
 
 import pytest
 import torch
 import torchvision.models as tvm
-from conftest import HttpServer
+from conftest import HttpServer, closed_port_url, serve_as_torchvision_file
 
 from mgat.errors import ConfigError, DataError, MgatError
 from mgat.models import BACKBONES, build_backbone, pretrained
@@ -38,23 +37,13 @@ def resnet18_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
-def serve_as_torchvision_file(
+def serve_as_resnet18_weights(
     monkeypatch: pytest.MonkeyPatch, server: HttpServer, content: bytes, prefix: str | None = None
 ) -> str:
-    """Serve ``content`` under a torchvision-style name whose hash is ``content``'s (or
-    ``prefix``), and make it resnet18's ImageNet URL. Returns the file name."""
-    prefix = prefix or hashlib.sha256(content).hexdigest()[:8]
-    name = f"resnet18-{prefix}.pth"
-    (server.root / name).write_bytes(content)
+    """Serve ``content`` as torchvision's file and make it resnet18's ImageNet URL."""
+    name = serve_as_torchvision_file(server, "resnet18", content, prefix)
     monkeypatch.setitem(IMAGENET_URLS, "resnet18", server.url(name))
     return name
-
-
-def closed_port_url(name: str) -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/{name}"
 
 
 def test_table_matches_torchvision() -> None:
@@ -87,7 +76,7 @@ def test_unknown_backbone_is_one_line() -> None:
 def test_fetch_downloads_once_and_checks(
     monkeypatch: pytest.MonkeyPatch, server: HttpServer, tmp_path: Path, resnet18_bytes: bytes
 ) -> None:
-    name = serve_as_torchvision_file(monkeypatch, server, resnet18_bytes)
+    name = serve_as_resnet18_weights(monkeypatch, server, resnet18_bytes)
     dest = fetch_imagenet_weights("resnet18", tmp_path / "weights")
     assert dest == tmp_path / "weights" / name and dest.read_bytes() == resnet18_bytes
     assert fetch_imagenet_weights("resnet18", tmp_path / "weights") == dest
@@ -97,7 +86,7 @@ def test_fetch_downloads_once_and_checks(
 def test_download_failing_its_hash_is_not_kept(
     monkeypatch: pytest.MonkeyPatch, server: HttpServer, tmp_path: Path, resnet18_bytes: bytes
 ) -> None:
-    serve_as_torchvision_file(monkeypatch, server, resnet18_bytes, prefix="00000000")
+    serve_as_resnet18_weights(monkeypatch, server, resnet18_bytes, prefix="00000000")
     with pytest.raises(DataError) as exc:
         fetch_imagenet_weights("resnet18", tmp_path / "weights")
     text = one_line(exc)
@@ -151,7 +140,7 @@ def test_backbone_imagenet_uses_torch_hub_cache(
     monkeypatch: pytest.MonkeyPatch, server: HttpServer, tmp_path: Path, resnet18_bytes: bytes
 ) -> None:
     """``mgat train`` with ``weights: imagenet`` fetches into torch hub's cache, then loads."""
-    name = serve_as_torchvision_file(monkeypatch, server, resnet18_bytes)
+    name = serve_as_resnet18_weights(monkeypatch, server, resnet18_bytes)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setattr(torch.hub, "_hub_dir", None)
     trunk, _ = build_backbone("resnet18", "imagenet")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
+import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,9 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
-from conftest import HttpServer, workflow_copy
+from conftest import HttpServer, closed_port_url, serve_as_torchvision_file, workflow_copy
 
 from mgat.data.summary import summarize
+from mgat.models.pretrained import IMAGENET_URLS
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -205,13 +205,10 @@ def imagenet_config(tmp_path: Path) -> Path:
     return config
 
 
-RESNET18_URL = "https://download.pytorch.org/models/resnet18-f37072fd.pth"
-
-
 def with_resnet18_url(workflow: Path, url: str) -> None:
     """Point the workflow copy's URL table at ``url``: the real file is never fetched in tests."""
     table = workflow / "src" / "mgat" / "models" / "pretrained.py"
-    table.write_text(table.read_text().replace(RESNET18_URL, url))
+    table.write_text(table.read_text().replace(IMAGENET_URLS["resnet18"], url))
 
 
 def run_copy(workflow: Path, tmp_path: Path, target: str) -> subprocess.CompletedProcess:
@@ -224,9 +221,9 @@ def run_copy(workflow: Path, tmp_path: Path, target: str) -> subprocess.Complete
 @pytest.mark.workflow
 def test_weights_are_fetched_once_before_training(tmp_path: Path, server: HttpServer) -> None:
     torch.manual_seed(0)
-    torch.save(torchvision.models.resnet18(weights=None).state_dict(), server.root / "w.pth")
-    name = f"resnet18-{hashlib.sha256((server.root / 'w.pth').read_bytes()).hexdigest()[:8]}.pth"
-    (server.root / "w.pth").rename(server.root / name)  # named as torchvision names its files
+    state = io.BytesIO()
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), state)
+    name = serve_as_torchvision_file(server, "resnet18", state.getvalue())
     workflow = workflow_copy(tmp_path / "workflow")
     with_resnet18_url(workflow, server.url(name))
 
@@ -241,9 +238,7 @@ def test_weights_are_fetched_once_before_training(tmp_path: Path, server: HttpSe
 
 @pytest.mark.workflow
 def test_offline_weights_fail_in_one_line_before_any_training(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}/resnet18-f37072fd.pth"  # nobody answers
+    url = closed_port_url("resnet18-f37072fd.pth")
     workflow = workflow_copy(tmp_path / "workflow")
     with_resnet18_url(workflow, url)
     result = run_copy(workflow, tmp_path, "out/market1501/split0/baseline/model.pt")
