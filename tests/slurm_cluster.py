@@ -76,6 +76,15 @@ def wait_for(what: str, check, timeout: float = 60.0) -> None:
     raise ClusterError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def read_pid(pidfile: Path) -> int | None:
+    """The pid in a daemon's pid file, or None while the file is missing or not yet written."""
+    try:
+        words = pidfile.read_text().split()
+    except FileNotFoundError:
+        return None
+    return int(words[0]) if words and words[0].isdigit() else None
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -142,8 +151,9 @@ class LocalSlurm:
         result = subprocess.run(command, env=self.env, capture_output=True, text=True)
         if result.returncode != 0:
             raise ClusterError(f"{name} did not start: {result.stderr.strip()[-800:]}")
-        wait_for(f"{name}'s pid file", pidfile.exists, timeout=20)
-        self.started.append((name, int(pidfile.read_text().split()[0])))
+        # The daemon creates its pid file before it writes the pid: wait for the number itself.
+        wait_for(f"{name}'s pid file", lambda: read_pid(pidfile) is not None, timeout=20)
+        self.started.append((name, read_pid(pidfile)))
 
     def _start_munge(self) -> None:
         """Use the machine's munged if one answers; else start one (and stop it afterwards)."""

@@ -50,9 +50,10 @@ def trained(tmp_path_factory) -> dict[str, Path]:
 
 
 def extract(trained, out: Path, **options) -> dict:
+    options = {"seq_len": 4, **options}
     return extract_features(
         trained["model"], dataset="mars", root=trained["root"], splits_file=trained["splits"],
-        split=0, out=out, height=32, width=16, seq_len=4, batch_size=7, device="cpu",
+        split=0, out=out, height=32, width=16, batch_size=7, device="cpu",
         sample_persons=2, sample_frames=3, **options,
     )  # fmt: skip
 
@@ -79,6 +80,21 @@ def test_tracklet_feature_is_the_mean_of_its_frames(trained, tmp_path: Path) -> 
     np.testing.assert_allclose(data["query_features"][0], expected, rtol=1e-4, atol=1e-4)
     assert data["query_pids"][0] == first.pid and data["query_camids"][0] == first.camid
     assert np.isfinite(meta["chi_query"]) and np.isfinite(meta["chi_gallery"])
+
+
+def test_chi_and_figure4_count_each_distinct_frame_once(trained, tmp_path: Path) -> None:
+    """Padding a short tracklet repeats its last frame; with seq_len above every tracklet's
+    length, evenly sampling picks every frame (some many times), so the distinct frames, their
+    CHI and the Figure-4 sample must equal those of sampling all frames once."""
+    padded = extract(trained, tmp_path / "p.npz", sampling="evenly", seq_len=12)
+    once = extract(trained, tmp_path / "a.npz", sampling="all")
+    assert padded["chi_query"] == pytest.approx(once["chi_query"], rel=1e-5)
+    assert padded["chi_gallery"] == pytest.approx(once["chi_gallery"], rel=1e-5)
+    sample_padded = load_features(tmp_path / "p.npz")
+    sample_once = load_features(tmp_path / "a.npz")
+    paths = sample_padded["sample_paths"].tolist()
+    assert len(paths) == 6 and len(set(paths)) == 6
+    assert paths == sample_once["sample_paths"].tolist()
 
 
 def test_official_protocol_gallery_includes_queries(trained, tmp_path: Path) -> None:

@@ -88,6 +88,21 @@ def _mars_split(base: Path, split: str) -> tuple[list[str], np.ndarray]:
     return names, table
 
 
+def test_mars_tables_index_as_readers_index_the_real_kit(root: Path) -> None:
+    """Readers written for the real kit index with the loaded arrays themselves (torchreid:
+    ``track_test[query_IDX - 1, :]`` and ``names[start - 1:end]``); float tables fail there."""
+    info = root / "mars" / "info"
+    test = scipy.io.loadmat(info / "tracks_test_info.mat")["track_test_info"]
+    query_idx = scipy.io.loadmat(info / "query_IDX.mat")["query_IDX"].squeeze() - 1
+    names = (info / "test_name.txt").read_text().splitlines()
+    queries = test[query_idx, :]
+    gallery = test[[i for i in range(test.shape[0]) if i not in set(query_idx.tolist())], :]
+    assert len(queries) + len(gallery) == len(test)
+    for start, end, pid, _cam in queries:
+        frames = names[start - 1 : end]
+        assert frames and all(int(f[:4]) == pid for f in frames)
+
+
 def test_mars_layout_and_tables(root: Path) -> None:
     base = root / "mars"
     pids_of: dict[str, set[int]] = {}
@@ -98,7 +113,7 @@ def test_mars_layout_and_tables(root: Path) -> None:
         for p in (base / f"bbox_{split}").rglob("*.jpg"):
             assert MARS_NAME.match(p.name), p.name
             assert p.parent.name == p.name[:4]
-        assert table.dtype == np.float64 and table.ndim == 2 and table.shape[1] == 4
+        assert table.dtype == np.int32 and table.ndim == 2 and table.shape[1] == 4  # the kit's
         # Rows tile the name list in order; every frame carries its row's pid and camera.
         assert table[0, 0] == 1 and table[-1, 1] == len(names)
         assert np.all(table[1:, 0] == table[:-1, 1] + 1)
@@ -131,7 +146,7 @@ def test_mars_layout_and_tables(root: Path) -> None:
 
     _, table = _mars_split(base, "test")
     query = scipy.io.loadmat(base / "info" / "query_IDX.mat")["query_IDX"]
-    assert query.dtype == np.float64 and query.shape[0] == 1
+    assert query.dtype == np.uint16 and query.shape[0] == 1  # the kit's class
     rows = query[0].astype(int) - 1
     assert len(set(rows)) == len(rows)
     assert rows.min() >= 0 and rows.max() < len(table)

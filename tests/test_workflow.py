@@ -142,6 +142,21 @@ def test_invalid_config_is_one_line(tmp_path: Path) -> None:
     ]
 
 
+def test_synthetic_sizes_left_out_take_each_datasets_own_defaults(tmp_path: Path) -> None:
+    """A synthetic config without sizes: PRID2011's default tracklets must reach its 27-frame
+    split rule (a shared default of 16 frames left no person to split)."""
+    config = tmp_path / "synthetic.yaml"
+    config.write_text(
+        f"results: {tmp_path}/out\ndatasets: [prid2011]\ndata: {{source: synthetic}}\n"
+    )
+    result = snakemake(
+        tmp_path, f"{tmp_path}/out/splits/prid2011.json", "--configfile", str(config)
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    splits = json.loads((tmp_path / "out" / "splits" / "prid2011.json").read_text())
+    assert len(splits["splits"]) == 10 and all(s["train"] for s in splits["splits"])
+
+
 def test_missing_real_dataset_fails_clearly_without_output(tmp_path: Path) -> None:
     config = tmp_path / "real.yaml"
     config.write_text(

@@ -116,16 +116,14 @@ def _pool(chosen: torch.Tensor, owners: np.ndarray, n: int) -> np.ndarray:
     return (sums / counts[:, None]).numpy()
 
 
-def _sample_persons(
-    items: Sequence[Item], owners: np.ndarray, persons: int, samples: int, seed: int
-) -> np.ndarray:
-    """Rows (into the frame-level table) of ``persons`` x ``samples`` frames for Figure 4.
+def _sample_persons(pids: np.ndarray, persons: int, samples: int, seed: int) -> np.ndarray:
+    """Rows of ``persons`` x ``samples`` distinct frames for Figure 4, given each frame's pid.
 
-    Persons are drawn at random (fixed ``seed``) among those with at least ``samples`` chosen
-    frames, sorted by id; their frames are taken evenly over all their tracklets. The choice
-    depends only on the data, so every model of a split is shown on the same frames.
+    Persons are drawn at random (fixed ``seed``) among those with at least ``samples`` distinct
+    frames, sorted by id; their frames are taken evenly over the rows they own, which follow
+    their tracklets. The choice depends only on the data, so every model of a split is shown on
+    the same frames.
     """
-    pids = np.asarray([items[t].pid for t in owners])
     eligible = sorted(p for p in np.unique(pids) if p > 0 and (pids == p).sum() >= samples)
     if not eligible:
         return np.empty(0, dtype=np.int64)
@@ -160,8 +158,9 @@ def extract_features(
     """Extract query and gallery features of one split with one trained model; save ``out``.
 
     ``out`` (``.npz``) holds ``{query,gallery}_{features,pids,camids,paths}``, the frame-level
-    CHI of each set (``chi_query``, ``chi_gallery``), the Figure-4 sample
-    (``sample_features``, ``sample_pids``) and a JSON ``meta`` record. Returns ``meta``.
+    CHI of each set over its distinct frames (``chi_query``, ``chi_gallery``), the Figure-4
+    sample of distinct test frames (``sample_features``, ``sample_pids``, ``sample_paths``) and
+    a JSON ``meta`` record. Returns ``meta``.
     """
     if sampling not in SAMPLING:
         raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
@@ -173,6 +172,8 @@ def extract_features(
     workers = loader_workers(threads, target)
     arrays: dict[str, np.ndarray] = {}
     chi: dict[str, float | None] = {}
+    # Distinct test frames (query first; a frame in both sets once) for Figure 4.
+    distinct: dict[str, tuple[torch.Tensor, int]] = {}
     for name, items in (("query", data.query), ("gallery", data.gallery)):
         paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
         frames = _frame_features(
@@ -185,12 +186,23 @@ def extract_features(
         arrays[f"{name}_paths"] = np.asarray(
             [it.paths if isinstance(it.paths, str) else it.paths[0] for it in items]
         )
-        frame_pids = arrays[f"{name}_pids"][owners]
-        chi[name] = calinski_harabasz(chosen.numpy(), frame_pids)
-        if name == "query":
-            rows = _sample_persons(items, owners, sample_persons, sample_frames, seed=split)
-            arrays["sample_features"] = chosen[torch.as_tensor(rows)].numpy()
-            arrays["sample_pids"] = frame_pids[rows]
+        # CHI counts each distinct frame once: padding repeats a short tracklet's last frame
+        # (and a Market1501 image seq_len times), which would inflate the index.
+        path_pids = np.empty(len(paths), dtype=np.int64)
+        path_pids[frame_ids] = arrays[f"{name}_pids"][owners]
+        chi[name] = calinski_harabasz(frames.numpy(), path_pids)
+        for path, feature, pid in zip(paths, frames, path_pids.tolist(), strict=True):
+            distinct.setdefault(path, (feature, pid))
+    sample_pids = np.asarray([pid for _, pid in distinct.values()], dtype=np.int64)
+    rows = _sample_persons(sample_pids, sample_persons, sample_frames, seed=split)
+    features_of = [feature for feature, _ in distinct.values()]
+    arrays["sample_features"] = (
+        torch.stack([features_of[r] for r in rows]).numpy()
+        if len(rows)
+        else np.empty((0, model.feature_dim), dtype=np.float32)
+    )
+    arrays["sample_pids"] = sample_pids[rows]
+    arrays["sample_paths"] = np.asarray(list(distinct))[rows] if len(rows) else np.asarray([])
     meta = {
         "model": str(model_path),
         "dataset": dataset,

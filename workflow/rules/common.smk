@@ -45,8 +45,9 @@ def dataset_root(wildcards):
 
 
 def synthetic_options(wildcards):
-    """Keyword arguments of mgat.data.synthetic.synthesize for this dataset."""
-    return dict(DATA["synthetic"][wildcards.dataset])
+    """Keyword arguments of mgat.data.synthetic.synthesize for this dataset; a size left out
+    (null) takes that dataset's own default from the generator."""
+    return {k: v for k, v in DATA["synthetic"][wildcards.dataset].items() if v is not None}
 
 
 def placed_files(wildcards):

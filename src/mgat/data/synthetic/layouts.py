@@ -163,10 +163,14 @@ class _Ctx:
             self.save(img, paths[i])
 
 
-def _savemat(path: Path, key: str, array: np.ndarray) -> None:
-    """``scipy.io.savemat`` with a fixed header text (the default one holds the time)."""
+def _savemat(path: Path, key: str, array: np.ndarray, dtype: type = np.float64) -> None:
+    """``scipy.io.savemat`` with a fixed header text (the default one holds the time).
+
+    ``dtype`` is the class the official file stores, so code that indexes with the loaded
+    array (as torchreid's MARS reader does) behaves as on the real file.
+    """
     buf = io.BytesIO()
-    scipy.io.savemat(buf, {key: np.asarray(array, dtype=np.float64)}, do_compression=False)
+    scipy.io.savemat(buf, {key: np.asarray(array, dtype=dtype)}, do_compression=False)
     data = bytearray(buf.getvalue())
     data[:116] = b"MATLAB 5.0 MAT-file, written by mgat.data.synthetic".ljust(116, b" ")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -306,7 +310,7 @@ def _write_mars(ctx: _Ctx, root: Path, n: int, lo: int, hi: int, short: bool, **
 
         names.sort()  # by folder, then name: a name starts with its folder's name
         (info / f"{split}_name.txt").write_text("".join(name + "\n" for name in names))
-        rows: list[list[float]] = []
+        rows: list[list[int]] = []
         row_of: dict[str, int] = {}
         for i, name in enumerate(names):
             prefix = name[:11]
@@ -314,7 +318,8 @@ def _write_mars(ctx: _Ctx, root: Path, n: int, lo: int, hi: int, short: bool, **
                 row_of[prefix] = len(rows)
                 rows.append([i + 1, i + 1, *prefix_of[prefix]])
             rows[-1][1] = i + 1
-        _savemat(info / f"tracks_{split}_info.mat", f"track_{split}_info", np.array(rows))
+        # The MARS kit stores the track tables as int32 and query_IDX as uint16.
+        _savemat(info / f"tracks_{split}_info.mat", f"track_{split}_info", np.array(rows), np.int32)
         if split == "test":
             queries = []
             for pid in split_pids:
@@ -324,7 +329,8 @@ def _write_mars(ctx: _Ctx, root: Path, n: int, lo: int, hi: int, short: bool, **
                 for cam in cams:
                     options = sorted(by_pid_cam[(pid, cam)])
                     queries.append(row_of[options[int(plan.integers(len(options)))]] + 1)
-            _savemat(info / "query_IDX.mat", "query_IDX", np.array(sorted(queries))[None, :])
+            queries_row = np.array(sorted(queries))[None, :]
+            _savemat(info / "query_IDX.mat", "query_IDX", queries_row, np.uint16)
 
 
 # ---------------------------------------------------------------------------- iLIDS-VID
