@@ -21,9 +21,10 @@ from mgat.data.splits import write_splits
 from mgat.data.synthetic import synthesize
 from mgat.data.transforms import train_transform
 from mgat.engine import StageSettings, TrainingError, train_loop, train_stage
+from mgat.engine.diagnostics import ATTENTION_COLUMNS
 from mgat.engine.stages import build_optimizer
 from mgat.models import ReidNet
-from mgat.models.saved import load_reid_model
+from mgat.models.saved import load_reid_model, load_saved_model
 
 TINY = {
     "backbone": "resnet18",
@@ -109,11 +110,35 @@ def test_three_stages_train_and_log(market, tmp_path: Path) -> None:
     for stage in ("mgat", "gat"):
         run_stage(stage, market, tmp_path, init=baseline, persons_per_batch=3, images_per_person=4)
         graph_log = pd.read_csv(tmp_path / f"{stage}.csv")
-        assert {"id_loss", "of_loss"} <= set(graph_log.columns)
-        model = load_reid_model(tmp_path / f"{stage}.pt")
+        assert {"id_loss", "of_loss", "id_grad_x", "of_grad_x", *ATTENTION_COLUMNS} <= set(
+            graph_log.columns
+        )
+        mass = graph_log["alpha_self"] + graph_log["attn_same"] + graph_log["attn_other"]
+        assert mass.tolist() == pytest.approx([1.0, 1.0], abs=1e-5)
+        model, record = load_saved_model(tmp_path / f"{stage}.pt")
         first = load_reid_model(baseline)
         # stage 2 starts from stage 1 and keeps its classifier's shape
         assert model.num_classes == first.num_classes
+        assert record["diagnostics"]["alpha_self_start"] == graph_log["alpha_self"][0]
+
+
+def test_identity_attention_is_said_once_in_the_log(market, tmp_path: Path, caplog) -> None:
+    """A gamma far below the squared distances makes A the identity: X' = X, and the run says
+    so; a gamma far above them spreads the attention and changes X."""
+    _rows, baseline = run_stage("baseline", market, tmp_path)
+    pk = {"persons_per_batch": 3, "images_per_person": 4, "epochs": 1}
+    with caplog.at_level("WARNING", logger="mgat"):
+        rows, model = run_stage("mgat", market, tmp_path, init=baseline, gamma=1e-6, **pk)
+    warnings = [r for r in caplog.records if "numerically the identity" in r.getMessage()]
+    assert len(warnings) == 1 and "\n" not in warnings[0].getMessage()
+    assert rows[0]["alpha_self"] > 0.99 and rows[0]["rel_change"] < 1e-3
+    assert load_saved_model(model)[1]["diagnostics"]["attention_identity"] is True
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mgat"):
+        rows, model = run_stage("mgat", market, tmp_path, init=baseline, gamma=1e9, **pk)
+    assert not [r for r in caplog.records if "numerically the identity" in r.getMessage()]
+    assert rows[0]["alpha_self"] < 0.2 and rows[0]["rel_change"] > 0.1
+    assert load_saved_model(model)[1]["diagnostics"]["attention_identity"] is False
 
 
 def test_non_finite_loss_names_stage_epoch_iteration(market, tmp_path: Path) -> None:

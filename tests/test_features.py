@@ -103,13 +103,36 @@ def test_official_protocol_gallery_includes_queries(trained, tmp_path: Path) -> 
     assert official["num_gallery"] == torchreid["num_gallery"] + torchreid["num_query"]
 
 
+def test_kit_and_torchreid_protocols_from_one_extraction(trained, tmp_path: Path) -> None:
+    """MARS: the kit's gallery (queries included) with its AP, and torchreid's (queries left
+    out) with its AP, both from one features file; the configured protocol's numbers are the
+    matching one of the two."""
+    torchreid = extract(trained, tmp_path / "t.npz")
+    official = extract(trained, tmp_path / "o.npz", protocol="official")
+    assert torchreid["attention"] is None  # a baseline: no stage-2 attention to report
+    kit_run = evaluate_split(tmp_path / "o.npz", tmp_path / "o.json", model="baseline",
+                             ap="trapezoid")  # fmt: skip
+    reid_run = evaluate_split(tmp_path / "t.npz", tmp_path / "t.json", model="baseline")
+    for run in (kit_run, reid_run):
+        assert run["protocols"]["kit"]["num_gallery"] == official["num_gallery"]
+        assert run["protocols"]["torchreid"]["num_gallery"] == torchreid["num_gallery"]
+        assert run["protocols"]["kit"]["ap"] == "trapezoid"
+    for metric in ("top1", "top5", "mAP"):
+        assert kit_run[metric] == kit_run["protocols"]["kit"][metric]
+        assert reid_run[metric] == reid_run["protocols"]["torchreid"][metric]
+        assert kit_run["protocols"] == reid_run["protocols"]
+    assert reid_run["num_gallery"] == torchreid["num_gallery"]
+    # The torchreid gallery's CHI leaves the query tracklets out.
+    assert torchreid["chi_gallery"] != pytest.approx(official["chi_gallery"], rel=1e-6)
+
+
 def test_evaluate_and_aggregate(trained, tmp_path: Path) -> None:
     extract(trained, tmp_path / "f.npz")
     records = []
     for split, model in ((0, "baseline"), (0, "mgat"), (1, "baseline"), (1, "mgat")):
         out = tmp_path / f"e{split}{model}.json"
         record = evaluate_split(tmp_path / "f.npz", out, model=model, max_rank=20)
-        record["split"] = split  # pretend a second split, to exercise the aggregation
+        record["split"] = record["data_split"] = split  # pretend a second split
         out.write_text(json.dumps(record))
         records.append(out)
     first = json.loads(records[0].read_text())
@@ -123,6 +146,22 @@ def test_evaluate_and_aggregate(trained, tmp_path: Path) -> None:
     assert top1 == {"mean": first["top1"], "std": 0.0, "n": 2}
     table = pd.read_csv(tmp_path / "m.csv")
     assert set(table["metric"]) >= {"top1", "mAP", "chi_probe", "chi_gallery"}
+    assert summary["repeated_split"] is False  # split 1 pretended to be another split
+    assert set(summary["protocols"]) == {"kit", "torchreid"}  # MARS: both protocols
+
+
+def test_runs_of_one_split_aggregate_as_seeds(trained, tmp_path: Path) -> None:
+    """A one-split dataset trained with several seeds: runs 0 and 1 both read split 0."""
+    paths = []
+    for run in (0, 1):
+        extract(trained, tmp_path / f"f{run}.npz", run=run)
+        out = tmp_path / f"e{run}.json"
+        record = evaluate_split(tmp_path / f"f{run}.npz", out, model="baseline")
+        assert record["split"] == run and record["data_split"] == 0
+        paths.append(out)
+    summary = aggregate_splits(paths, tmp_path / "m.json", tmp_path / "m.csv",
+                               data_source="synthetic")  # fmt: skip
+    assert summary["splits"] == [0, 1] and summary["repeated_split"] is True
 
 
 def test_command_line_extract_and_evaluate(trained, tmp_path: Path, capsys) -> None:

@@ -217,3 +217,67 @@ def test_identity_loss_is_plain_cross_entropy() -> None:
     labels = torch.tensor([0, 2])
     expected = (-math.log(math.exp(2) / (math.exp(2) + 2)) + math.log(3.0)) / 2
     assert identity_loss(logits, labels).item() == pytest.approx(expected)
+
+
+# --- what stage 2 records about the attention ------------------------------------------------
+
+
+def test_attention_statistics_match_the_equations() -> None:
+    from mgat.engine.diagnostics import attention_statistics
+
+    torch.manual_seed(3)
+    x = torch.randn(6, 4, dtype=torch.float64) * 2
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    gamma = 7.0
+    x_prime, alpha = reference_mgat(x, labels, gamma, masked=True)
+    same = labels[:, None] == labels[None, :]
+    eye = torch.eye(6, dtype=torch.bool)
+    e2 = torch.cdist(x, x).pow(2)[~eye]
+    stats = attention_statistics(x, x_prime, labels, gamma)
+    expected = {
+        "alpha_self": alpha.diagonal().mean(),
+        "attn_same": (alpha * (same & ~eye)).sum(1).mean(),
+        "attn_other": (alpha * ~same).sum(1).mean(),
+        "e2_median": e2.median(),  # 30 values: torch's median is the lower middle one
+        "e2_over_gamma": e2.median() / gamma,
+        "rel_change": (x_prime - x).norm() / x.norm(),
+    }
+    for name, value in expected.items():
+        assert float(stats[name]) == pytest.approx(float(value), rel=1e-5), name
+
+
+@pytest.mark.parametrize("features", ["pooled", "bn"])
+def test_graph_step_reads_x_where_configured(features: str) -> None:
+    """pooled: X is the trunk's pooled feature and BN(X') is classified; bn: X is post-BN and
+    X' is classified directly. The logged gradient norms are those of each loss at X."""
+    from mgat.engine.steps import GraphStep
+    from mgat.models import ReidNet
+
+    torch.manual_seed(0)
+    model = ReidNet("resnet18", num_classes=3, weights="none").double().eval()
+    images = torch.randn(6, 3, 32, 16, dtype=torch.float64)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    graph = MaskedGraphAttention(50.0)
+    step = GraphStep(graph, OptimizationFeedbackLoss("l2sum"), features=features)
+    out = step(model, images, labels)
+
+    x = model.embed(images) if features == "pooled" else model.features(images)
+    x_prime = graph(x, labels)
+    logits = model.classifier(model.bn(x_prime) if features == "pooled" else x_prime)
+    id_loss = identity_loss(logits, labels)
+    of_loss = OptimizationFeedbackLoss("l2sum")(x_prime, x)
+    torch.testing.assert_close(out["id_loss"], id_loss.detach())
+    torch.testing.assert_close(out["of_loss"], of_loss.detach())
+    (id_grad,) = torch.autograd.grad(id_loss, x, retain_graph=True)
+    (of_grad,) = torch.autograd.grad(of_loss, x)
+    assert float(out["id_grad_x"]) == pytest.approx(float(id_grad.norm()), rel=1e-6)
+    assert float(out["of_grad_x"]) == pytest.approx(float(of_grad.norm()), rel=1e-6)
+    out["loss"].backward()  # the recorded gradients leave the step's own backward intact
+    assert model.classifier.weight.grad is not None
+
+
+def test_graph_step_rejects_unknown_features() -> None:
+    from mgat.engine.steps import GraphStep
+
+    with pytest.raises(ConfigError, match="pooled, bn"):
+        GraphStep(MaskedGraphAttention(1.0), OptimizationFeedbackLoss(), features="logits")

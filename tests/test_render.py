@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import struct
@@ -373,3 +374,111 @@ def test_no_pyplot_figures_left_open(tmp_path: Path) -> None:
     base, mgat, labels = distance_fixture()
     plot_distance_matrices(base, mgat, labels, tmp_path / "a.png", "t", data_source="synthetic")
     assert plt.get_fignums() == before
+
+
+def test_identity_attention_gets_a_footnote(tmp_path: Path, all_metrics: dict) -> None:
+    """A stage-2 model whose attention was the identity at its start is footnoted where its
+    rows appear (Tables 1-5); a model whose attention acted is not."""
+    record = all_metrics["ilidsvid"]
+    record["models"]["mgat"]["attention_identity"] = stat(0.5, 0.7, 2)
+    record["models"]["mgat"]["alpha_self_start"] = stat(0.995, 0.01, 2)
+    record["models"]["gat"]["attention_identity"] = stat(0.0, 0.0, 2)
+    record["models"]["gat"]["alpha_self_start"] = stat(0.6, 0.01, 2)
+    _, md = render(tmp_path, 2, all_metrics)
+    notes = [line for line in md.splitlines() if "numerically the identity" in line]
+    assert len(notes) == 1
+    assert notes[0].startswith("MGAT on iLIDS-VID") and "on 1 of 2 splits" in notes[0]
+    assert "0.9950" in notes[0]
+    _, table1 = render(tmp_path, 1, all_metrics)
+    assert sum("numerically the identity" in line for line in table1.splitlines()) == 1
+    _, table3 = render(tmp_path, 3, all_metrics)
+    assert "numerically the identity" not in table3
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+
+
+def sweep_evaluation(path: Path, top1: float, alpha: float | None, split: int = 0) -> Path:
+    record = {
+        "dataset": "ilidsvid", "split": split, "top1": top1, "top5": min(top1 + 0.1, 1.0),
+        "mAP": top1 - 0.05, "alpha_self_start": alpha, "rel_change_start": None,
+    }  # fmt: skip
+    if alpha is not None:
+        record["rel_change_start"] = 1.0 - alpha
+    path.write_text(json.dumps(record))
+    return path
+
+
+def test_sweep_table_and_figure(tmp_path: Path) -> None:
+    from mgat.render.sweeps import render_sweep
+
+    runs = []
+    for gamma, top1, alpha in ((1.0, 0.5, 1.0), (100.0, 0.7, 0.4), (1e4, 0.6, 0.05)):
+        for features in ("pooled", "bn"):
+            for split in (0, 1):
+                setting = {"gamma": gamma, "features": features, "of_loss": "mse",
+                           "of_weight": 1.0, "M": 4, "K": 4}  # fmt: skip
+                path = tmp_path / f"{gamma}-{features}-{split}.json"
+                value = top1 + (0.02 if split else 0.0) - (0.1 if features == "bn" else 0.0)
+                sweep_evaluation(path, value, alpha, split)
+                runs.append({"stage": "mgat", "setting": setting, "evaluation": path})
+    baseline = [sweep_evaluation(tmp_path / f"b{s}.json", 0.5, None, s) for s in (0, 1)]
+    out = {k: tmp_path / f"sweep.{k}" for k in ("csv", "md", "png")}
+    table = render_sweep(
+        runs, baseline, out_csv=out["csv"], out_md=out["md"], out_png=out["png"],
+        data_source="synthetic",
+    )  # fmt: skip
+    assert list(table["stage"]) == ["baseline"] + ["mgat"] * 6
+    mgat = table[(table["stage"] == "mgat") & (table["features"] == "pooled")]
+    assert list(mgat["gamma"]) == [1.0, 100.0, 1e4]
+    assert mgat["top1"].tolist() == pytest.approx([0.51, 0.71, 0.61])
+    assert mgat["top1_std"].iloc[0] == pytest.approx(np.std([0.5, 0.52], ddof=1))
+    assert mgat["alpha_self_start"].tolist() == pytest.approx([1.0, 0.4, 0.05])
+    assert (table["splits"] == 2).all()
+    md = out["md"].read_text()
+    assert "SYNTHETIC" in md and "| Baseline |" in md and "| MGAT | 100 | pooled |" in md
+    assert png_size(out["png"])[0] > 500
+    assert pd.read_csv(out["csv"]).shape[0] == 7
+
+
+def test_sweep_bad_input(tmp_path: Path) -> None:
+    from mgat.errors import DataError
+    from mgat.render.sweeps import summarize_sweep
+
+    with pytest.raises(DataError, match="no runs"):
+        summarize_sweep([], [])
+    run = {"stage": "mgat", "setting": {"gamma": 1.0}, "evaluation": tmp_path / "x.json"}
+    with pytest.raises(DataError, match="lacks"):
+        summarize_sweep([run], [])
+    run["setting"] = dict.fromkeys(("gamma", "features", "of_loss", "of_weight", "M", "K"), 1)
+    with pytest.raises(DataError, match="not found"):
+        summarize_sweep([run], [])
+
+
+def test_tables_4_and_5_show_the_kit_and_torchreid_protocols(tmp_path: Path, all_metrics) -> None:
+    record = all_metrics["mars"]
+    record["protocols"] = {
+        "kit": {m: model_record(base, 1, (1.0, 1.0)) for m, base in (("baseline", 0.6),
+                                                                     ("mgat", 0.65))},
+        "torchreid": {m: model_record(base, 1, (1.0, 1.0)) for m, base in (("baseline", 0.7),
+                                                                           ("mgat", 0.75))},
+    }  # fmt: skip
+    _, md = render(tmp_path, 4, all_metrics)
+    assert "the dataset kit's protocol and torchreid's" in md.splitlines()[0]
+    kit = "this run, dataset kit (its gallery, its AP)"
+    assert md_row(md, "MGAT", kit)[0] == "65.0"
+    assert md_row(md, "MGAT", "this run, torchreid")[0] == "75.0"
+    # Δ against the kit's numbers: 65.0 - 81.1 (the paper's MGAT top-1 on MARS).
+    delta = md_row(md, f"Δ MGAT (this run {MINUS} paper)", f"this run {MINUS} paper")
+    assert delta[0] == f"{MINUS}16.1"
+    table = pd.read_csv(tmp_path / "table4.csv")
+    ours = table[table["source"].str.startswith("this run,")]
+    assert set(ours["protocol"]) == {"kit", "torchreid"}
+    assert set(ours["ap"]) == {"trapezoid", "noninterpolated"}
+
+
+def test_runs_of_one_split_are_called_seeds(tmp_path: Path, all_metrics: dict) -> None:
+    all_metrics["market1501"] = metrics_record("market1501", source="real", n=3)
+    all_metrics["market1501"]["repeated_split"] = True
+    _, md = render(tmp_path, 5, all_metrics)
+    assert "mean ± std over 3 runs (seeds) of the one split" in md.splitlines()[0]

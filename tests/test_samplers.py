@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import Counter
@@ -188,3 +189,66 @@ def test_pk_works_as_batch_sampler() -> None:
     batches = [b.tolist() for b in loader]
     assert len(batches) == 4
     assert all(len(b) == 6 for b in batches)
+
+
+# ---------------------------------------------------------------- cross-camera image sets
+
+# Camera of every sample: each person's images split unevenly over cameras 1 and 2 (person 0,
+# with one image, has one camera only).
+CAMIDS = [1 + (i % 3 == 0) for i in range(sum(COUNTS))]
+
+
+def cameras_of(pid: int) -> dict[int, set[int]]:
+    by_camera: dict[int, set[int]] = {}
+    for i in INDEX[pid]:
+        by_camera.setdefault(CAMIDS[i], set()).add(i)
+    return by_camera
+
+
+def test_round_robin_alternates_a_persons_cameras() -> None:
+    """Stage 1 with cameras: a person's successive images come from its cameras in turn, and
+    each camera's images are all used before one repeats."""
+    sampler = PersonRoundRobinSampler(INDEX, persons_per_batch=8, seed=3, camids=CAMIDS)
+    drawn: dict[int, list[int]] = {}
+    for batch in run_epochs(sampler, range(4)):
+        for i in batch:
+            drawn.setdefault(OWNER[i], []).append(i)
+    for pid, images in drawn.items():
+        cams = [CAMIDS[i] for i in images]
+        if len(cameras_of(pid)) == 2:
+            assert all(a != b for a, b in itertools.pairwise(cams)), pid
+        for camera, own in cameras_of(pid).items():
+            sequence = [i for i in images if CAMIDS[i] == camera]
+            for start in range(0, len(sequence) - len(own) + 1, len(own)):
+                assert set(sequence[start : start + len(own)]) == own, (pid, camera)
+
+
+def test_pk_spreads_k_over_a_persons_cameras() -> None:
+    """Stage 2 with cameras: the K images of a person come from all its cameras, as evenly as
+    the cameras' images allow, and repeat only when the person has fewer than K images."""
+    k = 6
+    sampler = PKSampler(INDEX, persons_per_batch=4, images_per_person=k, seed=2, camids=CAMIDS)
+    for batch in run_epochs(sampler, range(3)):
+        for start in range(0, len(batch), k):
+            block = batch[start : start + k]
+            pid = OWNER[block[0]]
+            by_camera = cameras_of(pid)
+            counts = Counter(CAMIDS[i] for i in block)
+            if len(INDEX[pid]) >= k:
+                assert len(set(block)) == k  # no repeats
+            else:
+                assert set(block) == set(INDEX[pid])  # every image, then repeats
+            if len(by_camera) == 2 and len(INDEX[pid]) >= k:
+                smaller = min(len(v) for v in by_camera.values())
+                assert min(counts.values()) == min(smaller, k // 2), (pid, counts)
+
+
+def test_cross_camera_state_resumes() -> None:
+    straight = run_epochs(PersonRoundRobinSampler(INDEX, seed=5, camids=CAMIDS), range(3))
+    first = PersonRoundRobinSampler(INDEX, seed=5, camids=CAMIDS)
+    head = run_epochs(first, range(1))
+    resumed = PersonRoundRobinSampler(INDEX, seed=5, camids=CAMIDS)
+    resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
+    assert head + run_epochs(resumed, range(1, 3)) == straight
+    with pytest.raises(ConfigError, match="settings"):
+        PersonRoundRobinSampler(INDEX, seed=5).load_state_dict(first.state_dict())

@@ -97,10 +97,14 @@ def test_demo_second_run_has_nothing_to_do(demo_run: Path) -> None:
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def dry_run_counts(target: str, results: Path) -> dict[str, int]:
-    """Job counts per rule of a dry run of the paper config (from the repository)."""
+def dry_run_counts(target: str, results: Path, *configfiles: Path) -> dict[str, int]:
+    """Job counts per rule of a dry run of the paper config (from the repository), with
+    ``configfiles`` merged over it."""
+    files = ["--configfile", str(REPO / "config" / "config.yaml"), *map(str, configfiles)]
     # Targets go first: --quiet and --config take several values and would swallow them.
-    result = snakemake(REPO, target, "-n", "--config", f"results={results}", "--quiet", "rules")
+    result = snakemake(
+        REPO, target, "-n", "--config", f"results={results}", "--quiet", "rules", *files
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line.split() for line in result.stdout.splitlines()]
     return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()}
@@ -122,6 +126,54 @@ def test_one_figure_builds_only_what_it_needs(tmp_path: Path) -> None:
     assert counts["train_baseline"] == counts["train_mgat"] == counts["train_gat"] == 1
     assert counts["extract_features"] == 3 and counts["render_cmc"] == 1
     assert "render_table" not in counts and "render_fig4" not in counts
+
+
+def test_sweep_is_a_parameter_space(tmp_path: Path) -> None:
+    """The grid's product (or the explicit settings) per stage and sweep split, each trained
+    from the dataset's own baseline; the paper config alone sweeps nothing."""
+    assert "train_sweep" not in dry_run_counts("all", tmp_path / "r")
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        "sweep:\n  datasets: [ilidsvid]\n  splits: 2\n  stages: [mgat, gat]\n"
+        "  grid: {gamma: [1, 250, 1.0e+4], features: [pooled, bn]}\n"
+    )
+    counts = dry_run_counts("all_sweeps", tmp_path / "r", grid)
+    assert counts["train_sweep"] == 3 * 2 * 2 * 2  # gammas x features x stages x splits
+    assert counts["extract_sweep_features"] == counts["evaluate_sweep"] == 24
+    assert counts["train_baseline"] == 2 and counts["render_sweep"] == 1
+    assert "train_mgat" not in counts  # the sweep needs only the baseline
+    subset = tmp_path / "subset.yaml"
+    subset.write_text(
+        "sweep:\n  datasets: [mars]\n  grid: {gamma: [1, 2, 3]}\n"
+        "  settings: [{gamma: 10}, {gamma: 10, features: bn, M: 4, K: 8}]\n"
+    )
+    assert dry_run_counts("all_sweeps", tmp_path / "r", subset)["train_sweep"] == 2
+    listed = snakemake(
+        REPO, "all_sweeps", "-n", "--configfile", str(REPO / "config" / "config.yaml"),
+        str(subset), "--config", f"results={tmp_path}/r",
+    )  # fmt: skip
+    assert "sweeps/mars/split0/mgat/gamma~10.0/features~bn/of_loss~mse/of_weight~1.0/M~4/K~8/" in (
+        listed.stdout
+    )
+
+
+def test_one_split_datasets_repeat_with_seeds(tmp_path: Path) -> None:
+    """repeats: N runs of MARS's one split, each its own training (seed + k) in split{k}/."""
+    repeats = tmp_path / "repeats.yaml"
+    repeats.write_text("datasets: [mars]\nrepeats: {mars: 3}\n")
+    counts = dry_run_counts("all_tables", tmp_path / "r", repeats)
+    assert counts["train_baseline"] == counts["train_mgat"] == counts["train_gat"] == 3
+    assert counts["evaluate"] == 9 and counts["aggregate"] == 1
+
+
+def test_sweep_of_a_dataset_that_does_not_run_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("datasets: [mars]\nsweep: {datasets: [ilidsvid]}\n")
+    result = snakemake(tmp_path, "-n", "--configfile", str(bad))
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "invalid config: sweep.datasets: ['ilidsvid'] are not among datasets ['mars']"
+    ]
 
 
 @pytest.mark.parametrize("config", ["config.yaml", "demo.yaml"])

@@ -34,11 +34,19 @@ from mgat.engine.device import autocast, loader_workers, resolve_device
 from mgat.errors import ConfigError, DataError
 from mgat.io import save_npz_atomic
 from mgat.metrics import calinski_harabasz
-from mgat.models.saved import load_reid_model
+from mgat.models.saved import load_saved_model
 
 log = logging.getLogger(__name__)
 
 SAMPLING = ("evenly", "all")
+
+
+#: Datasets whose kit gallery includes the query tracklets (torchreid's leaves them out).
+QUERY_IN_KIT_GALLERY = ("mars",)
+
+
+def _first_path(item: Item) -> str:
+    return item.paths if isinstance(item.paths, str) else item.paths[0]
 
 
 def select_frames(num_frames: int, sampling: str = "evenly", seq_len: int = 15) -> np.ndarray:
@@ -154,21 +162,35 @@ def extract_features(
     sample_frames: int = 8,
     device: str = "auto",
     threads: int = 1,
+    run: int | None = None,
 ) -> dict[str, Any]:
     """Extract query and gallery features of one split with one trained model; save ``out``.
 
+    ``run`` names the training run when it differs from ``split`` (a one-split dataset trained
+    several times with different seeds); it is recorded, and the evaluation reports by it.
+
     ``out`` (``.npz``) holds ``{query,gallery}_{features,pids,camids,paths}``, the frame-level
     CHI of each set over its distinct frames (``chi_query``, ``chi_gallery``), the Figure-4
-    sample of distinct test frames (``sample_features``, ``sample_pids``, ``sample_paths``) and
-    a JSON ``meta`` record. Returns ``meta``.
+    sample of distinct test frames (``sample_features``, ``sample_pids``, ``sample_paths``),
+    ``gallery_in_query`` (MARS: the gallery is the kit's, and these items are the queries that
+    the torchreid ``protocol`` leaves out) and a JSON ``meta`` record. Returns ``meta``.
     """
     if sampling not in SAMPLING:
         raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
     torch.set_num_threads(max(threads, 1))
     target = resolve_device(device)
-    model = load_reid_model(model_path).to(target).eval()
+    model, saved = load_saved_model(model_path)
+    model = model.to(target).eval()
     record = read_splits(splits_file, dataset)
-    data = open_dataset(dataset, root).load(select_split(record, split), protocol=protocol)
+    # One extraction serves both galleries: MARS's kit gallery holds every test tracklet, the
+    # torchreid one the same minus the queries (``gallery_in_query`` marks them).
+    loaded = "official" if dataset in QUERY_IN_KIT_GALLERY else protocol
+    data = open_dataset(dataset, root).load(select_split(record, split), protocol=loaded)
+    query_firsts = {_first_path(it) for it in data.query}
+    in_query = np.asarray([_first_path(it) in query_firsts for it in data.gallery], dtype=bool)
+    if dataset not in QUERY_IN_KIT_GALLERY:
+        in_query[:] = False  # a gallery that shares a frame with a query is the data's own
+    excluded = in_query if protocol == "torchreid" else np.zeros_like(in_query)
     workers = loader_workers(threads, target)
     arrays: dict[str, np.ndarray] = {}
     chi: dict[str, float | None] = {}
@@ -183,14 +205,16 @@ def extract_features(
         arrays[f"{name}_features"] = _pool(chosen, owners, len(items))
         arrays[f"{name}_pids"] = np.asarray([it.pid for it in items], dtype=np.int64)
         arrays[f"{name}_camids"] = np.asarray([it.camid for it in items], dtype=np.int64)
-        arrays[f"{name}_paths"] = np.asarray(
-            [it.paths if isinstance(it.paths, str) else it.paths[0] for it in items]
-        )
+        arrays[f"{name}_paths"] = np.asarray([_first_path(it) for it in items])
         # CHI counts each distinct frame once: padding repeats a short tracklet's last frame
-        # (and a Market1501 image seq_len times), which would inflate the index.
+        # (and a Market1501 image seq_len times), which would inflate the index. It scores the
+        # configured protocol's set (the torchreid MARS gallery leaves the queries out).
         path_pids = np.empty(len(paths), dtype=np.int64)
         path_pids[frame_ids] = arrays[f"{name}_pids"][owners]
-        chi[name] = calinski_harabasz(frames.numpy(), path_pids)
+        path_kept = np.ones(len(paths), dtype=bool)
+        if name == "gallery":
+            path_kept[frame_ids] = ~excluded[owners]
+        chi[name] = calinski_harabasz(frames.numpy()[path_kept], path_pids[path_kept])
         for path, feature, pid in zip(paths, frames, path_pids.tolist(), strict=True):
             distinct.setdefault(path, (feature, pid))
     sample_pids = np.asarray([pid for _, pid in distinct.values()], dtype=np.int64)
@@ -203,18 +227,22 @@ def extract_features(
     )
     arrays["sample_pids"] = sample_pids[rows]
     arrays["sample_paths"] = np.asarray(list(distinct))[rows] if len(rows) else np.asarray([])
+    arrays["gallery_in_query"] = in_query
     meta = {
         "model": str(model_path),
         "dataset": dataset,
         "split": split,
+        "run": split if run is None else run,
         "protocol": protocol,
         "sampling": sampling,
         "seq_len": seq_len,
         "feature_dim": int(arrays["query_features"].shape[1]),
         "num_query": len(data.query),
-        "num_gallery": len(data.gallery),
+        "num_gallery": int(len(data.gallery) - excluded.sum()),
         "chi_query": chi["query"],
         "chi_gallery": chi["gallery"],
+        # Stage 2's attention at its start (None for the baseline): see mgat.engine.diagnostics.
+        "attention": saved.get("diagnostics"),
     }
     save_npz_atomic(out, meta=np.asarray(json.dumps(meta)), **arrays)
     log.info(

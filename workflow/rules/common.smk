@@ -1,12 +1,14 @@
 # Everything in Python the rules need: config validation, wildcard constraints, input and params
 # helpers. Rule files only reference these by name.
+import itertools
 import re
 import runpy
 import sys
 from pathlib import Path
 
+import pandas as pd
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+from snakemake.utils import Paramspace, validate
 
 def _config_error_line(err):
     """The validator's finding as one line: the key's path and what is wrong with it."""
@@ -123,8 +125,22 @@ MGAT_VERSION = _package_version()
 
 
 def splits_of(dataset):
-    """Split indices that run for ``dataset``: the first ``splits_to_run`` of its splits file."""
+    """Run indices of ``dataset``: the first ``splits_to_run`` of its splits file, or, for a
+    dataset with one split, its ``repeats`` (run k: that split with seed train.seed + k)."""
+    if NUM_SPLITS[dataset] == 1:
+        return range(config["repeats"][dataset])
     return range(min(config["splits_to_run"][dataset], NUM_SPLITS[dataset]))
+
+
+def data_split(wildcards):
+    """The split of the splits file a run reads: the run itself, or 0 for a repeated run."""
+    return 0 if NUM_SPLITS[wildcards.dataset] == 1 else int(wildcards.split)
+
+
+def run_seed(wildcards):
+    """train.seed, plus the run index for a repeated run of a one-split dataset."""
+    offset = int(wildcards.split) if NUM_SPLITS[wildcards.dataset] == 1 else 0
+    return TRAIN["seed"] + offset
 
 
 def per_split(pattern, **fixed):
@@ -137,7 +153,7 @@ def per_split(pattern, **fixed):
 
 
 def _common_settings():
-    keys = ("backbone", "height", "width", "flip", "seed")
+    keys = ("backbone", "height", "width", "flip", "cross_camera", "seed")
     return {key: TRAIN[key] for key in keys}
 
 
@@ -146,14 +162,17 @@ def baseline_settings(wildcards):
     weights come from the fetched file, so no training job ever downloads."""
     stage = dict(TRAIN["baseline"])
     weights = IMAGENET_WEIGHTS or TRAIN["weights"]
-    return {**_common_settings(), "weights": weights, **stage}
+    return {**_common_settings(), "weights": weights, **stage, "seed": run_seed(wildcards)}
 
 
 def graph_settings(wildcards):
     """StageSettings of stage 2 (MGAT and the GAT ablation): one learning rate for all modules."""
     stage = dict(TRAIN["graph"])
     lr = stage.pop("lr")
-    return {**_common_settings(), "weights": "none", "lr_backbone": lr, "lr_head": lr, **stage}
+    return {
+        **_common_settings(), "weights": "none", "lr_backbone": lr, "lr_head": lr, **stage,
+        "seed": run_seed(wildcards),
+    }
 
 
 def stage_of(wildcards, output):
@@ -202,3 +221,82 @@ def table_metrics(wildcards):
     """Aggregated metrics of the configured datasets that table ``number`` reports."""
     needs = TABLE_DATASETS[int(wildcards.number)]
     return [f"{RESULTS}/{dataset}/metrics.json" for dataset in needs if dataset in DATASETS]
+
+
+# --- Ablation sweeps (workflow/rules/sweep.smk): stage 2 over a Snakemake parameter space ---
+SWEEP = config["sweep"]
+# Swept keys -> the StageSettings fields they set (M and K are the paper's names).
+SWEEP_FIELDS = {
+    "gamma": "gamma",
+    "features": "features",
+    "of_loss": "of_loss",
+    "of_weight": "of_weight",
+    "M": "persons_per_batch",
+    "K": "images_per_person",
+}
+
+
+def _sweep_settings():
+    """The sweep's settings as a table: the explicit list, or the product of the grid; a
+    parameter left out takes its train.graph value."""
+    defaults = {key: TRAIN["graph"][field] for key, field in SWEEP_FIELDS.items()}
+    if SWEEP["settings"] is not None:
+        rows = [{**defaults, **row} for row in SWEEP["settings"]]
+    else:
+        grid = {key: SWEEP["grid"].get(key, [value]) for key, value in defaults.items()}
+        rows = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    table = pd.DataFrame(rows, columns=list(SWEEP_FIELDS)).drop_duplicates()
+    # One type per column, so a path's value reads back as the value that made it.
+    return table.astype({"gamma": float, "of_weight": float, "M": int, "K": int})
+
+
+SWEEP_SPACE = Paramspace(_sweep_settings(), single_wildcard="setting")
+SWEEP_DIR = f"{RESULTS}/sweeps/{{dataset}}/split{{split}}/{{stage}}/{{setting}}"
+
+
+def _bad_sweep_datasets():
+    missing = [d for d in SWEEP["datasets"] if d not in DATASETS]
+    if missing:
+        sys.exit(f"invalid config: sweep.datasets: {missing} are not among datasets {DATASETS}")
+
+
+_bad_sweep_datasets()
+
+
+wildcard_constraints:
+    stage="mgat|gat",
+
+
+def sweep_splits(dataset):
+    """The sweep's splits of ``dataset``: the first sweep.splits of those that run."""
+    return list(splits_of(dataset))[: SWEEP["splits"]]
+
+
+def sweep_setting(wildcards):
+    """The StageSettings overrides of one setting, as plain Python values."""
+    instance = SWEEP_SPACE.instance(wildcards)
+    return {SWEEP_FIELDS[key]: getattr(value, "item", lambda: value)() for key, value in instance.items()}
+
+
+def sweep_train_settings(wildcards):
+    return {**graph_settings(wildcards), **sweep_setting(wildcards)}
+
+
+def sweep_runs(wildcards):
+    """Every evaluation of a dataset's sweep, with its stage and setting."""
+    runs = []
+    for stage in SWEEP["stages"]:
+        for pattern, row in zip(SWEEP_SPACE.instance_patterns, SWEEP_SPACE.dataframe.to_dict("records")):
+            for split in sweep_splits(wildcards.dataset):
+                path = f"{RESULTS}/sweeps/{wildcards.dataset}/split{split}/{stage}/{pattern}/eval.json"
+                runs.append({"stage": stage, "setting": row, "evaluation": path})
+    return runs
+
+
+def sweep_evaluations(wildcards):
+    return [run["evaluation"] for run in sweep_runs(wildcards)]
+
+
+def sweep_baseline(wildcards):
+    """The baseline's evaluations of the sweep's splits: the line every setting is read against."""
+    return [f"{RESULTS}/{wildcards.dataset}/split{split}/baseline/eval.json" for split in sweep_splits(wildcards.dataset)]

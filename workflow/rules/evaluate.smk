@@ -10,6 +10,7 @@ rule extract_features:
         features=f"{RESULTS}/{{dataset}}/split{{split}}/{{model}}/features.npz",
     params:
         root=dataset_root,
+        data_split=data_split,
         protocol=gallery_protocol,
         height=TRAIN["height"],
         width=TRAIN["width"],
@@ -41,6 +42,7 @@ rule evaluate:
     output:
         metrics=f"{RESULTS}/{{dataset}}/split{{split}}/{{model}}/eval.json",
     params:
+        model=lambda wildcards: wildcards.model,
         max_rank=EVALUATION["max_rank"],
         ap=EVALUATION["ap"],
         mgat_version=MGAT_VERSION,

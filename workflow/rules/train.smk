@@ -13,6 +13,7 @@ rule train_baseline:
     params:
         stage=stage_of,
         root=dataset_root,
+        data_split=data_split,
         settings=baseline_settings,
         device=TRAIN["device"],
         checkpoint=scratch_checkpoint,
@@ -42,6 +43,7 @@ rule train_mgat:
     params:
         stage=stage_of,
         root=dataset_root,
+        data_split=data_split,
         settings=graph_settings,
         device=TRAIN["device"],
         checkpoint=scratch_checkpoint,

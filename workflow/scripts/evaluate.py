@@ -11,7 +11,7 @@ with job(snakemake.log[0]):
     evaluate_split(
         snakemake.input.features,
         snakemake.output.metrics,
-        model=snakemake.wildcards.model,
+        model=snakemake.params.model,
         max_rank=snakemake.params.max_rank,
         ap=snakemake.params.ap,
     )

@@ -13,7 +13,7 @@ with job(snakemake.log[0]):
         dataset=snakemake.wildcards.dataset,
         root=snakemake.params.root,
         splits_file=snakemake.input.splits,
-        split=int(snakemake.wildcards.split),
+        split=snakemake.params.data_split,
         settings=StageSettings.from_dict(snakemake.params.settings),
         model_out=snakemake.output.model,
         metrics_out=snakemake.output.metrics,

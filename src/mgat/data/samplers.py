@@ -21,7 +21,7 @@ of the training loop, so only state saved at an epoch boundary matches what trai
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from mgat.errors import ConfigError
 
 __all__ = ["PKSampler", "PersonRoundRobinSampler"]
 
-_STATE_VERSION = 1
+_STATE_VERSION = 2
 
 
 def _check_positive(name: str, value: int) -> None:
@@ -51,6 +51,7 @@ class _PersonBatchSampler(Sampler[list[int]]):
         batch_size: int,
         batches_per_epoch: int | None,
         seed: int,
+        camids: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         _check_positive("persons_per_batch", persons_per_batch)
@@ -70,6 +71,18 @@ class _PersonBatchSampler(Sampler[list[int]]):
             )
         self.persons_per_batch = persons_per_batch
         self.seed = seed
+        self.cross_camera = camids is not None
+        # Positions (into the person's image list) grouped by camera, cameras in ascending
+        # order; one group of all images when cameras are not used.
+        self._groups: dict[int, list[list[int]]] = {}
+        for p in self._pids:
+            if camids is None:
+                self._groups[p] = [list(range(len(self._images[p])))]
+                continue
+            by_camera: dict[int, list[int]] = {}
+            for position, index in enumerate(self._images[p]):
+                by_camera.setdefault(int(camids[index]), []).append(position)
+            self._groups[p] = [by_camera[c] for c in sorted(by_camera)]
         total = sum(len(v) for v in self._images.values())
         self.batches_per_epoch = (
             batches_per_epoch if batches_per_epoch is not None else math.ceil(total / batch_size)
@@ -129,6 +142,7 @@ class _PersonBatchSampler(Sampler[list[int]]):
             "seed": self.seed,
             "persons_per_batch": self.persons_per_batch,
             "batches_per_epoch": self.batches_per_epoch,
+            "cross_camera": int(self.cross_camera),
         }
 
     def _extra_state(self) -> dict[str, Any]:
@@ -200,9 +214,11 @@ class PersonRoundRobinSampler(_PersonBatchSampler):
 
     Persons come in a shuffled order that is reshuffled after every full pass. Each person's
     images are drawn in turn from a shuffled cycle whose cursor persists across batches and
-    epochs, so all images of a person are used before any is used again. An epoch has
-    ``ceil(total images / persons_per_batch)`` batches unless ``batches_per_epoch`` is given,
-    so it sees about as many images as the training set holds.
+    epochs, so all images of a person are used before any is used again. With ``camids`` (the
+    camera of every sample) the person's cameras take turns, each with its own cycle: the
+    "cross-camera image set" the paper draws from. An epoch has ``ceil(total images /
+    persons_per_batch)`` batches unless ``batches_per_epoch`` is given, so it sees about as many
+    images as the training set holds.
     """
 
     kind = "PersonRoundRobinSampler"
@@ -213,32 +229,42 @@ class PersonRoundRobinSampler(_PersonBatchSampler):
         persons_per_batch: int = 8,
         batches_per_epoch: int | None = None,
         seed: int = 0,
+        camids: Sequence[int] | None = None,
     ) -> None:
         super().__init__(
-            person_index, persons_per_batch, persons_per_batch, batches_per_epoch, seed
+            person_index, persons_per_batch, persons_per_batch, batches_per_epoch, seed, camids
         )
-        # Per person: a permutation of positions in its image list, and the next position to use.
-        self._cycles: dict[int, list[int]] = {p: [] for p in self._pids}
-        self._cursors: dict[int, int] = {p: 0 for p in self._pids}
+        # Per person and camera group: a permutation of the group, and the next place in it;
+        # per person: the group whose turn it is.
+        self._cycles: dict[int, list[list[int]]] = {
+            p: [[] for _ in self._groups[p]] for p in self._pids
+        }
+        self._cursors: dict[int, list[int]] = {p: [0] * len(self._groups[p]) for p in self._pids}
+        self._turns: dict[int, int] = {p: 0 for p in self._pids}
 
     def _make_batch(self, persons: list[int]) -> list[int]:
         batch = []
         for p in persons:
-            images = self._images[p]
-            if self._cursors[p] >= len(self._cycles[p]):
-                self._cycles[p] = [int(i) for i in self._rng.permutation(len(images))]
-                self._cursors[p] = 0
-            batch.append(images[self._cycles[p][self._cursors[p]]])
-            self._cursors[p] += 1
+            g = self._turns[p] % len(self._groups[p])
+            group = self._groups[p][g]
+            if self._cursors[p][g] >= len(self._cycles[p][g]):
+                self._cycles[p][g] = [group[int(i)] for i in self._rng.permutation(len(group))]
+                self._cursors[p][g] = 0
+            batch.append(self._images[p][self._cycles[p][g][self._cursors[p][g]]])
+            self._cursors[p][g] += 1
+            self._turns[p] += 1
         return batch
 
     def _extra_state(self) -> dict[str, Any]:
-        return {"cycles": [[p, self._cycles[p], self._cursors[p]] for p in self._pids]}
+        return {
+            "cycles": [[p, self._turns[p], self._cycles[p], self._cursors[p]] for p in self._pids]
+        }
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
-        for p, cycle, cursor in state["cycles"]:
-            self._cycles[int(p)] = [int(i) for i in cycle]
-            self._cursors[int(p)] = int(cursor)
+        for p, turn, cycles, cursors in state["cycles"]:
+            self._turns[int(p)] = int(turn)
+            self._cycles[int(p)] = [[int(i) for i in cycle] for cycle in cycles]
+            self._cursors[int(p)] = [int(c) for c in cursors]
 
 
 class PKSampler(_PersonBatchSampler):
@@ -246,8 +272,11 @@ class PKSampler(_PersonBatchSampler):
 
     ``batch[i*K:(i+1)*K]`` are the images of the i-th person, the layout eq. (4) relies on.
     The K images are drawn without replacement when the person has at least K, else every
-    image once plus random repeats. Persons come from a shuffled cycle through all persons. An
-    epoch has ``ceil(total images / (M*K))`` batches unless ``batches_per_epoch`` is given.
+    image once plus random repeats. With ``camids`` and a person seen by several cameras, the K
+    images are spread over its cameras as evenly as their images allow ("K randomly selected
+    images for each person from cross-camera image sets"). Persons come from a shuffled cycle
+    through all persons. An epoch has ``ceil(total images / (M*K))`` batches unless
+    ``batches_per_epoch`` is given.
     """
 
     kind = "PKSampler"
@@ -259,6 +288,7 @@ class PKSampler(_PersonBatchSampler):
         images_per_person: int = 16,
         batches_per_epoch: int | None = None,
         seed: int = 0,
+        camids: Sequence[int] | None = None,
     ) -> None:
         _check_positive("persons_per_batch", persons_per_batch)
         _check_positive("images_per_person", images_per_person)
@@ -269,6 +299,7 @@ class PKSampler(_PersonBatchSampler):
             persons_per_batch * images_per_person,
             batches_per_epoch,
             seed,
+            camids,
         )
 
     def _make_batch(self, persons: list[int]) -> list[int]:
@@ -276,14 +307,38 @@ class PKSampler(_PersonBatchSampler):
         batch: list[int] = []
         for p in persons:
             images = self._images[p]
-            n = len(images)
-            if n >= k:
-                picks = self._rng.choice(n, size=k, replace=False)
+            groups = self._groups[p]
+            if len(groups) > 1:
+                picks = self._cross_camera_picks(groups, k)
+            elif len(images) >= k:
+                picks = self._rng.choice(len(images), size=k, replace=False)
             else:
-                extra = self._rng.choice(n, size=k - n, replace=True)
-                picks = self._rng.permutation(np.concatenate([np.arange(n), extra]))
+                extra = self._rng.choice(len(images), size=k - len(images), replace=True)
+                picks = self._rng.permutation(np.concatenate([np.arange(len(images)), extra]))
             batch.extend(images[int(i)] for i in picks)
         return batch
+
+    def _cross_camera_picks(self, groups: list[list[int]], k: int) -> np.ndarray:
+        """K positions spread over the person's cameras: one camera at a time, in a random
+        order, each giving images it has not given yet; random repeats only once every image
+        of the person is in."""
+        quota = [0] * len(groups)
+        order = self._rng.permutation(len(groups))
+        left = k
+        while left and any(q < len(g) for q, g in zip(quota, groups, strict=True)):
+            for c in order:
+                if left and quota[c] < len(groups[c]):
+                    quota[c] += 1
+                    left -= 1
+        picks = [
+            int(i)
+            for group, q in zip(groups, quota, strict=True)
+            for i in self._rng.choice(group, size=q, replace=False)
+        ]
+        if left:
+            every = np.concatenate([np.asarray(g, dtype=np.int64) for g in groups])
+            picks += [int(i) for i in self._rng.choice(every, size=left, replace=True)]
+        return self._rng.permutation(np.asarray(picks, dtype=np.int64))
 
     def _settings(self) -> dict[str, int]:
         return {**super()._settings(), "images_per_person": self.images_per_person}

@@ -28,6 +28,7 @@ from mgat.data.splits import read_splits, select_split
 from mgat.data.transforms import train_transform
 from mgat.engine.checkpoint import save_atomic, seed_everything
 from mgat.engine.device import loader_workers, resolve_device
+from mgat.engine.diagnostics import IDENTITY_ALPHA
 from mgat.engine.loop import train_loop
 from mgat.engine.steps import BaselineStep, GraphStep
 from mgat.errors import ConfigError
@@ -61,9 +62,11 @@ class StageSettings:
     width: int = 128
     flip: bool = True
     gamma: float = 250.0
+    features: str = "pooled"
     of_loss: str = "mse"
     of_weight: float = 1.0
     of_detach_target: bool = True
+    cross_camera: bool = True
     seed: int = 0
 
     @classmethod
@@ -102,6 +105,8 @@ def train_stage(
     data = open_dataset(dataset, root).load(select_split(record, split))
     samples = flatten_frames(data.train)
     persons = person_index(samples)
+    # The paper draws every batch "from the cross-camera image set": cameras take turns.
+    camids = [camid for _path, _pid, camid in samples] if settings.cross_camera else None
     images = FrameDataset(
         samples, train_transform(settings.height, settings.width, flip=settings.flip)
     )
@@ -113,6 +118,7 @@ def train_stage(
             persons_per_batch=settings.persons_per_batch,
             batches_per_epoch=settings.batches_per_epoch,
             seed=settings.seed,
+            camids=camids,
         )
         step = BaselineStep()
         init_digest = None
@@ -129,12 +135,14 @@ def train_stage(
             images_per_person=settings.images_per_person,
             batches_per_epoch=settings.batches_per_epoch,
             seed=settings.seed,
+            camids=camids,
         )
         step = GraphStep(
             MaskedGraphAttention(settings.gamma, masked=stage == "mgat"),
             OptimizationFeedbackLoss(
                 settings.of_loss, weight=settings.of_weight, detach_target=settings.of_detach_target
             ),
+            features=settings.features,
         )
         init_digest = sha256_file(init_model)
 
@@ -159,13 +167,44 @@ def train_stage(
         checkpoint=checkpoint,
         fingerprint=fingerprint,
     )
+    diagnostics = _attention_at_start(stage, dataset, split, settings, rows)
     save_atomic(
-        model_record(model, stage=stage, dataset=dataset, split=split, settings=settings),
+        model_record(
+            model, stage=stage, dataset=dataset, split=split, settings=settings,
+            diagnostics=diagnostics,
+        ),
         model_out,
-    )
+    )  # fmt: skip
     write_text_atomic(metrics_out, pd.DataFrame(rows).to_csv(index=False))
     Path(checkpoint).unlink(missing_ok=True)
     return rows
+
+
+def _attention_at_start(
+    stage: str, dataset: str, split: int, settings: StageSettings, rows: list[dict[str, float]]
+) -> dict[str, float | bool] | None:
+    """The first epoch's attention statistics of a stage-2 run, with a warning if the attention
+    was numerically the identity (then X' = X and the stage is identity-loss fine-tuning)."""
+    if stage == "baseline" or not rows or "alpha_self" not in rows[0]:
+        return None
+    first = rows[0]
+    identity = first["alpha_self"] > IDENTITY_ALPHA
+    if identity:
+        log.warning(
+            "%s on %s split %d: the attention is numerically the identity at the start of "
+            "stage 2 (mean alpha_ii %.4f > %.2f; median e^2 %.4g = %.3g x gamma %g; "
+            "||X'-X||/||X|| %.2e): X' = X, so this run is identity-loss fine-tuning, not %s; "
+            "raise train.graph.gamma towards the median e^2 or read train.graph.features in "
+            "docs/protocol.md",
+            stage, dataset, split, first["alpha_self"], IDENTITY_ALPHA, first["e2_median"],
+            first["e2_over_gamma"], settings.gamma, first["rel_change"], stage.upper(),
+        )  # fmt: skip
+    return {
+        "alpha_self_start": first["alpha_self"],
+        "rel_change_start": first["rel_change"],
+        "e2_over_gamma_start": first["e2_over_gamma"],
+        "attention_identity": identity,
+    }
 
 
 def build_optimizer(

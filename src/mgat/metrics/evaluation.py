@@ -20,7 +20,14 @@ from mgat.metrics.rank import rank_metrics, squared_euclidean
 REPORTED_RANKS = (1, 5, 10, 20)
 #: Metrics averaged over splits (fractions, except the CHI scores).
 SCALARS = ("top1", "top5", "top10", "top20", "mAP", "chi_probe", "chi_gallery", "valid_queries")
+#: Stage 2's attention at its start (mgat.engine.diagnostics), averaged like the metrics.
+#: ``attention_identity`` is 1 where the attention was numerically the identity (X' = X).
+ATTENTION_SCALARS = ("alpha_self_start", "rel_change_start", "attention_identity")
 MODELS = ("baseline", "mgat", "gat")
+#: Datasets evaluated under both their kit's protocol and torchreid's (Tables 4 and 5).
+KIT_PROTOCOL_DATASETS = ("mars", "market1501")
+#: The metrics each of those protocols reports.
+PROTOCOL_SCALARS = ("top1", "top5", "top10", "top20", "mAP")
 
 
 def evaluate_split(
@@ -39,19 +46,44 @@ def evaluate_split(
     data = load_features(features)
     meta = data["meta"]
     distmat = squared_euclidean(data["query_features"], data["gallery_features"])
-    result = rank_metrics(
-        distmat,
-        data["query_pids"],
-        data["gallery_pids"],
-        data["query_camids"],
-        data["gallery_camids"],
-        max_rank=max_rank,
-        ap=ap,
-    )
+    in_query = data.get("gallery_in_query")
+    if in_query is None:  # a features file of one gallery
+        in_query = np.zeros(distmat.shape[1], dtype=bool)
+
+    def rank(keep: np.ndarray, ap_form: str):
+        return rank_metrics(
+            distmat[:, keep],
+            data["query_pids"],
+            data["gallery_pids"][keep],
+            data["query_camids"],
+            data["gallery_camids"][keep],
+            max_rank=max_rank,
+            ap=ap_form,
+        )
+
+    everything = np.ones_like(in_query)
+    configured = ~in_query if meta["protocol"] == "torchreid" else everything
+    result = rank(configured, ap)
+    protocols = {}
+    if meta["dataset"] in KIT_PROTOCOL_DATASETS:
+        # "strictly adopt the original evaluation protocol provided by the dataset": the kit's
+        # gallery and AP, beside torchreid's, from the same features.
+        for name, keep, ap_form in (
+            ("kit", everything, "trapezoid"),
+            ("torchreid", ~in_query, "noninterpolated"),
+        ):
+            other = rank(keep, ap_form)
+            protocols[name] = {
+                **{f"top{r}": float(other.cmc[min(r, len(other.cmc)) - 1]) for r in REPORTED_RANKS},
+                "mAP": float(other.mAP),
+                "num_gallery": int(keep.sum()),
+                "ap": ap_form,
+            }
     cmc = [float(v) for v in result.cmc]
     record = {
         "dataset": meta["dataset"],
-        "split": meta["split"],
+        "split": meta.get("run", meta["split"]),  # the run: a split, or a repeat of one
+        "data_split": meta["split"],
         "model": model,
         "protocol": meta["protocol"],
         "ap": ap,
@@ -63,10 +95,22 @@ def evaluate_split(
         "num_gallery": int(meta["num_gallery"]),
         "chi_probe": meta["chi_query"],
         "chi_gallery": meta["chi_gallery"],
+        **_attention_start(meta.get("attention")),
         "cmc": cmc,
     }
+    if protocols:
+        record["protocols"] = protocols
     write_json_atomic(out, record)
     return record
+
+
+def _attention_start(diagnostics: dict[str, Any] | None) -> dict[str, Any]:
+    """The stage-2 attention record of a model, None-valued for the baseline."""
+    diagnostics = diagnostics or {}
+    values = {key: diagnostics.get(key) for key in ATTENTION_SCALARS}
+    if values["attention_identity"] is not None:
+        values["attention_identity"] = float(values["attention_identity"])
+    return values
 
 
 def _mean_std(values: Sequence[float | None]) -> dict[str, float]:
@@ -104,18 +148,32 @@ def aggregate_splits(
         "protocol": first["protocol"],
         "ap": first["ap"],
         "splits": sorted({r["split"] for r in records}),
+        # Runs of one split with different seeds (MARS, Market1501 with repeats > 1).
+        "repeated_split": len({r.get("data_split", r["split"]) for r in records}) == 1
+        and len({r["split"] for r in records}) > 1,
         "models": {},
         "cmc": {},
     }
     rows = []
     for model in models:
         mine = sorted((r for r in records if r["model"] == model), key=lambda r: r["split"])
-        summary["models"][model] = {key: _mean_std([r[key] for r in mine]) for key in SCALARS}
+        summary["models"][model] = {
+            key: _mean_std([r.get(key) for r in mine]) for key in SCALARS + ATTENTION_SCALARS
+        }
         curves = np.asarray([r["cmc"] for r in mine], dtype=np.float64)
         spread = curves.std(axis=0, ddof=1) if len(mine) > 1 else np.zeros(curves.shape[1])
         summary["cmc"][model] = {"mean": curves.mean(axis=0).tolist(), "std": spread.tolist()}
         for key, stats in summary["models"][model].items():
             rows.append({"dataset": first["dataset"], "model": model, "metric": key, **stats})
+        for name in sorted({p for r in mine for p in r.get("protocols", {})}):
+            given = [r["protocols"][name] for r in mine if name in r.get("protocols", {})]
+            entry = {key: _mean_std([g[key] for g in given]) for key in PROTOCOL_SCALARS}
+            summary.setdefault("protocols", {}).setdefault(name, {})[model] = entry
+            for key, stats in entry.items():
+                rows.append(
+                    {"dataset": first["dataset"], "model": model, "metric": f"{name}:{key}",
+                     **stats}
+                )  # fmt: skip
     write_json_atomic(out_json, summary)
     write_text_atomic(out_csv, pd.DataFrame(rows).to_csv(index=False))
     return summary

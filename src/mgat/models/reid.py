@@ -1,8 +1,10 @@
 """ResNet-bn: the feature-embedding network of the paper (Section 4.2).
 
 A ResNet trunk with global average pooling, followed by a BatchNorm1d whose bias is fixed at
-zero and a bias-free linear identity classifier. The post-BN vector is both the test feature and
-the input ``X`` of MGAT in the second stage, where the stage-1 classifier also classifies ``X'``.
+zero and a bias-free linear identity classifier. The post-BN vector is the test feature. MGAT's
+input ``X`` in the second stage is either the pooled trunk feature (:meth:`ReidNet.embed`; ``X'``
+then passes through the stage-1 BN and classifier) or the post-BN feature
+(:meth:`ReidNet.features`; the classifier alone classifies ``X'``): see ``docs/protocol.md``.
 """
 
 from __future__ import annotations
@@ -43,13 +45,21 @@ class ReidNet(nn.Module):
         self.bn.bias.requires_grad_(False)
         nn.init.normal_(self.classifier.weight, std=0.001)
 
+    def embed(self, images: Tensor) -> Tensor:
+        """Pooled trunk feature [N, d], before the BN: what "ResNet50" itself outputs."""
+        return self.backbone(images)
+
     def features(self, images: Tensor) -> Tensor:
-        """Post-BN feature ``x`` [N, d]: the test feature and the ``X`` that MGAT takes in."""
-        return self.bn(self.backbone(images))
+        """Post-BN feature ``x`` [N, d]: the test feature."""
+        return self.bn(self.embed(images))
 
     def classify(self, x: Tensor) -> Tensor:
-        """Identity logits [N, num_classes] for features ``x`` (``X`` or MGAT's ``X'``)."""
+        """Identity logits [N, num_classes] for post-BN features ``x``."""
         return self.classifier(x)
+
+    def classify_pooled(self, x: Tensor) -> Tensor:
+        """Identity logits for pooled (pre-BN) features ``x``: the BN, then the classifier."""
+        return self.classifier(self.bn(x))
 
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor] | Tensor:
         """``(x, logits)`` in training mode, ``x`` alone in eval mode."""

@@ -27,17 +27,23 @@ def model_record(model: ReidNet, **meta: Any) -> dict[str, Any]:
     }
 
 
-def load_reid_model(path: str | Path) -> ReidNet:
-    """Rebuild a ReidNet saved by the training stages (on the CPU, random init skipped)."""
+def load_saved_model(path: str | Path) -> tuple[ReidNet, dict[str, Any]]:
+    """Rebuild a ReidNet saved by the training stages (on the CPU, random init skipped), and
+    its record without the weights (stage, settings, diagnostics, ...)."""
     path = Path(path)
     try:
         record = torch.load(path, map_location="cpu", weights_only=False)
         model = ReidNet(record["backbone"], num_classes=record["num_classes"], weights="none")
-        model.load_state_dict(record["state_dict"])
+        model.load_state_dict(record.pop("state_dict"))
     except FileNotFoundError:
         raise DataError(f"model {path} not found; train it first") from None
-    except (KeyError, RuntimeError, EOFError, TypeError, ValueError) as err:
+    except (KeyError, RuntimeError, EOFError, TypeError, ValueError, AttributeError) as err:
         raise DataError(
             f"{path} is not a model saved by mgat ({type(err).__name__}); retrain it"
         ) from err
-    return model
+    return model, record
+
+
+def load_reid_model(path: str | Path) -> ReidNet:
+    """Rebuild a ReidNet saved by the training stages (on the CPU, random init skipped)."""
+    return load_saved_model(path)[0]
