@@ -100,3 +100,47 @@ def test_synth_bad_arguments(tmp_path: Path, bad: str) -> None:
     result = run_cli("synth", "market1501", "--out", str(tmp_path), bad)
     assert_one_error_line(result, "mgat: error:")
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["extract", "m.pt", "mars", "--root", "r", "--splits", "s", "--out", "o",
+          "--batch-size", "0"], "--batch-size"),
+        (["extract", "m.pt", "mars", "--root", "r", "--splits", "s", "--out", "o",
+          "--seq-len", "0"], "--seq-len"),
+        (["extract", "m.pt", "mars", "--root", "r", "--splits", "s", "--out", "o",
+          "--threads", "-3"], "--threads"),
+        (["extract", "m.pt", "mars", "--root", "r", "--splits", "s", "--out", "o",
+          "--height", "8"], "--height"),
+        (["evaluate", "f.npz", "--out", "o", "--max-rank", "0"], "--max-rank"),
+        (["data", "summary", "mars", "--root", "r", "--split", "-1"], "--split"),
+    ],
+)  # fmt: skip
+def test_bad_numbers_are_refused_by_flag(args: list[str], flag: str, capsys) -> None:
+    from mgat.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}: must be at least" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"epochs": 0}, "epochs must be an integer >= 1"),
+        ({"lr_step": 0}, "lr_step must be an integer >= 1"),
+        ({"lr_head": 0}, "lr_head must be a positive number"),
+        ({"batches_per_epoch": 0}, "batches_per_epoch must be null or >= 1"),
+        ({"height": 4}, "height must be an integer >= 16"),
+    ],
+)
+def test_bad_training_settings_are_refused(values: dict, message: str) -> None:
+    from mgat.engine import StageSettings
+    from mgat.errors import ConfigError
+
+    base = {"epochs": 1, "lr_backbone": 0.1, "lr_head": 0.1, "lr_step": 1}
+    with pytest.raises(ConfigError, match=message):
+        StageSettings.from_dict({**base, **values})

@@ -177,3 +177,31 @@ def test_command_line_extract_and_evaluate(trained, tmp_path: Path, capsys) -> N
     assert main(["evaluate", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "x")]) == 1
     assert "extract it first" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_input_size_defaults_to_the_trained_one(trained, tmp_path: Path) -> None:
+    explicit = extract(trained, tmp_path / "e.npz")  # 32 x 16, as trained
+    extract_features(
+        trained["model"], dataset="mars", root=trained["root"], splits_file=trained["splits"],
+        split=0, out=tmp_path / "d.npz", seq_len=4, batch_size=7, device="cpu",
+        sample_persons=2, sample_frames=3,
+    )  # fmt: skip
+    assert explicit["num_query"] > 0
+    np.testing.assert_array_equal(
+        load_features(tmp_path / "d.npz")["query_features"],
+        load_features(tmp_path / "e.npz")["query_features"],
+    )
+
+
+@pytest.mark.parametrize("content", ["", '{"dataset": "mars", ', "\x00\xff"])
+def test_damaged_evaluation_is_one_line_naming_its_rule(tmp_path: Path, content: str) -> None:
+    from mgat.errors import DataError
+
+    bad = tmp_path / "eval.json"
+    bad.write_bytes(content.encode("latin-1"))
+    with pytest.raises(
+        DataError, match=r"evaluation .*eval.json is damaged .*rule evaluate"
+    ) as err:
+        aggregate_splits([bad], tmp_path / "m.json", tmp_path / "m.csv", data_source="synthetic")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "m.json").exists() and not (tmp_path / "m.csv").exists()

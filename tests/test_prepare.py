@@ -11,7 +11,7 @@ import pytest
 
 from mgat.data.fetch import sha256_file
 from mgat.data.prepare import prepare_dataset, write_manifest
-from mgat.errors import DataError
+from mgat.errors import ConfigError, DataError
 from tests.conftest import build_ilidsvid, build_market, build_mars
 
 
@@ -125,3 +125,50 @@ def test_wrong_archive_content(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="layout is still wrong"):
         prepare_dataset("ilidsvid", tmp_path / "data", files={"archive": str(archive)})
     assert not (tmp_path / "data" / "ilids-vid" / "something").exists()  # nothing left behind
+
+
+def test_a_given_checksum_is_checked_when_already_in_place(tmp_path: Path, ilids_tar) -> None:
+    root = tmp_path / "data"
+    prepare_dataset("ilidsvid", root, files={"archive": str(ilids_tar)})
+    good = sha256_file(ilids_tar)
+    prepare_dataset("ilidsvid", root, files={"archive": str(ilids_tar)}, sha256={"archive": good})
+    with pytest.raises(DataError, match="SHA-256 is"):
+        prepare_dataset(
+            "ilidsvid", root, files={"archive": str(ilids_tar)}, sha256={"archive": "f" * 64}
+        )
+
+
+@pytest.mark.parametrize(
+    ("dataset", "files", "sha256", "message"),
+    [
+        (
+            "ilidsvid",
+            {"archiv": "x.tar"},
+            {},
+            "unknown placed-file key.*archiv; valid keys: archive",
+        ),
+        ("mars", {}, {"bbox_tets": "0" * 64}, "unknown checksum key.*valid keys: bbox_train"),
+        ("mars", {}, {"info": "0" * 64}, "info is a folder, which has no SHA-256"),
+    ],
+)
+def test_unknown_or_meaningless_keys_are_refused(tmp_path, dataset, files, sha256, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        prepare_dataset(dataset, tmp_path, files=files, sha256=sha256)
+    assert "\n" not in str(err.value)
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--file", "archive=a", "--file", "archive=b"], "--file: archive given twice"),
+        (["--sha256", "archive=ab", "--sha256", "archive=ab"], "--sha256: archive given twice"),
+        (["--file", "archiv=a.tar"], "unknown placed-file key"),
+    ],
+)
+def test_cli_key_values_are_checked(tmp_path: Path, capsys, args, message) -> None:
+    from mgat.cli import main
+
+    assert main(["data", "prepare", "ilidsvid", "--root", str(tmp_path), "--no-download", *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err

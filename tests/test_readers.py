@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import scipy.io
 
 from mgat.data import open_dataset
-from mgat.data.splits import make_splits, select_split
+from mgat.data.splits import load_split, make_splits, select_split, write_splits
 from mgat.data.summary import count_items, summarize
 from mgat.errors import ConfigError, DataError
-from tests.conftest import build_ilidsvid, build_prid
+from tests.conftest import build_ilidsvid, build_market, build_mars, build_prid
 
 
 def load(name: str, root: Path, split: int = 0, protocol: str = "torchreid"):
@@ -205,3 +206,61 @@ def test_empty_tracklet_is_an_error(prid_root: Path) -> None:
         f.unlink()
     with pytest.raises(DataError, match="holds no images"):
         open_dataset("prid2011", prid_root).load(record["splits"][0])
+
+
+def _change_source(dataset: str, root: Path) -> None:
+    """Alter what the dataset's splits were derived from, as a re-download or edit would."""
+    if dataset == "market1501":
+        next((root / "market1501").rglob("*.jpg")).unlink()
+    elif dataset == "mars":
+        scipy.io.savemat(root / "mars" / "info" / "query_IDX.mat", {"query_IDX": [[4, 1]]})
+    elif dataset == "ilidsvid":
+        path = root / "ilids-vid" / "train-test people splits" / "train_test_splits_ilidsvid.mat"
+        ls_set = scipy.io.loadmat(path)["ls_set"]
+        scipy.io.savemat(path, {"ls_set": ls_set[::-1]})
+    else:  # derived PRID2011 splits: a person's frame count changes
+        frames = root / "prid2011" / "prid_2011" / "multi_shot" / "cam_a" / "person_0001"
+        sorted(frames.glob("*.png"))[-1].unlink()
+
+
+@pytest.mark.parametrize("dataset", ["market1501", "mars", "ilidsvid", "prid2011"])
+def test_data_changed_after_the_splits_file_is_refused(tmp_path: Path, dataset: str) -> None:
+    """Every reader of a split rechecks the source digest the splits file recorded: data
+    replaced after the splits were written would change the sets without a word."""
+    builders = {"market1501": build_market, "mars": build_mars, "ilidsvid": build_ilidsvid,
+                "prid2011": build_prid}  # fmt: skip
+    root = builders[dataset](tmp_path / "data")
+    splits = tmp_path / "splits.json"
+    write_splits(dataset, root, splits)
+    assert load_split(dataset, root, splits, 0).query  # unchanged: reads as before
+    _change_source(dataset, root)
+    with pytest.raises(DataError, match="changed after") as err:
+        load_split(dataset, root, splits, 0)
+    assert "\n" not in str(err.value) and "delete the splits file" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("splits", "message"),
+    [
+        ([], "holds no splits"),
+        ([{"train": [], "test": ["person_0004"]}], "has no train persons"),
+        ([{"train": ["person_0001", "person_0001"], "test": ["person_0004"]}], "person twice"),
+        ([{"train": ["person_0001"], "test": ["person_0001"]}], "in both train and test"),
+        ([{"train": ["person_0001"], "test": ["person_0099"]}], "without a folder in both"),
+    ],
+)
+def test_bad_split_files_are_refused_when_written(tmp_path: Path, splits, message) -> None:
+    import json
+
+    root = build_prid(tmp_path / "data", split_file="json")
+    (root / "prid2011" / "splits_prid2011.json").write_text(json.dumps(splits))
+    with pytest.raises(DataError, match=message) as err:
+        write_splits("prid2011", root, tmp_path / "splits.json")
+    assert "\n" not in str(err.value) and not (tmp_path / "splits.json").exists()
+
+
+def test_mars_repeated_query_rows_are_refused(tmp_path: Path) -> None:
+    root = build_mars(tmp_path / "data")
+    scipy.io.savemat(root / "mars" / "info" / "query_IDX.mat", {"query_IDX": [[1, 4, 4]]})
+    with pytest.raises(DataError, match=r"lists test rows \[4\] more than once"):
+        load("mars", root)

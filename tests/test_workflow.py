@@ -209,6 +209,33 @@ def test_synthetic_sizes_left_out_take_each_datasets_own_defaults(tmp_path: Path
     assert len(splits["splits"]) == 10 and all(s["train"] for s in splits["splits"])
 
 
+def test_schema_knows_every_backbone() -> None:
+    import yaml
+
+    from mgat.models.backbone import BACKBONES
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    assert schema["properties"]["train"]["properties"]["backbone"]["enum"] == list(BACKBONES)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("train: {backbone: resnet05}\n", "train.backbone: 'resnet05' is not one of"),
+        ("train: {device: gpu}\n", "train.device: 'gpu' does not match"),
+        ("train: {graph: {lr: 1.0e-6x}}\n", "train.graph.lr: '1.0e-6x' is not of type 'number'"),
+        ("train: {graph: {lr: 1e-6}}\n", "train.graph.lr: '1e-6' is not of type 'number' (YAML"),
+    ],
+)
+def test_typos_fail_the_dry_run_in_one_line(tmp_path: Path, text: str, where: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    result = snakemake(tmp_path, "-n", "--configfile", str(bad))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"invalid config: {where}"), lines
+
+
 def test_missing_real_dataset_fails_clearly_without_output(tmp_path: Path) -> None:
     config = tmp_path / "real.yaml"
     config.write_text(

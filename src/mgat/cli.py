@@ -49,11 +49,38 @@ def _splits(args: argparse.Namespace) -> None:
     print(f"{args.out}: {record['num_splits']} split(s) from {record['source']}")
 
 
+def _count(minimum: int):
+    """An argparse type: an integer of at least ``minimum`` (0 for indices, 1 for sizes)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _key_values(flag: str, items: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` arguments (checked by :func:`_key_value`) as a mapping; a key given twice
+    is refused rather than letting the last one win unseen."""
+    pairs: dict[str, str] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key in pairs:
+            raise ConfigError(f"{flag}: {key} given twice")
+        pairs[key] = value
+    return pairs
+
+
 def _prepare(args: argparse.Namespace) -> None:
     from mgat.data.prepare import prepare_dataset, write_manifest
 
-    files = dict(item.split("=", 1) for item in args.file)
-    checksums = dict(item.split("=", 1) for item in args.sha256)
+    files = _key_values("--file", args.file)
+    checksums = _key_values("--sha256", args.sha256)
     folder = prepare_dataset(
         args.dataset,
         args.root,
@@ -160,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary = data.add_parser("summary", help="print the counts of one split as JSON")
     summary.add_argument("dataset", choices=datasets)
     summary.add_argument("--root", required=True, help="folder that holds the dataset's folder")
-    summary.add_argument("--split", type=int, default=0)
+    summary.add_argument("--split", type=_count(0), default=0)
     summary.add_argument("--protocol", choices=["torchreid", "official"], default="torchreid")
     summary.add_argument("--splits", help="splits file (default: derive from the official files)")
     summary.add_argument("--seed", type=int, default=0, help="seed of derived PRID2011 splits")
@@ -200,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("dataset", choices=datasets)
     train.add_argument("--root", required=True, help="folder that holds the dataset's folder")
     train.add_argument("--splits", required=True, help="the dataset's splits file")
-    train.add_argument("--split", type=int, default=0)
+    train.add_argument("--split", type=_count(0), default=0)
     train.add_argument(
         "--settings", required=True, help="YAML of StageSettings keys (see mgat.engine.stages)"
     )
@@ -209,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--metrics", required=True, help="per-epoch metrics CSV to write")
     train.add_argument("--checkpoint", help="resumable checkpoint (default: OUT.checkpoint)")
     train.add_argument("--device", default="auto")
-    train.add_argument("--threads", type=int, default=1)
+    train.add_argument("--threads", type=_count(1), default=1)
     train.set_defaults(func=_train)
 
     extract = commands.add_parser("extract", help="query and gallery features of one split")
@@ -217,16 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("dataset", choices=datasets)
     extract.add_argument("--root", required=True, help="folder that holds the dataset's folder")
     extract.add_argument("--splits", required=True, help="the dataset's splits file")
-    extract.add_argument("--split", type=int, default=0)
+    extract.add_argument("--split", type=_count(0), default=0)
     extract.add_argument("--out", required=True, help="features file (.npz) to write")
     extract.add_argument("--protocol", choices=["torchreid", "official"], default="torchreid")
-    extract.add_argument("--height", type=int, default=256)
-    extract.add_argument("--width", type=int, default=128)
+    size_help = "input size in pixels; default: the size the model was trained at"
+    extract.add_argument("--height", type=_count(16), help=size_help)
+    extract.add_argument("--width", type=_count(16), help=size_help)
     extract.add_argument("--sampling", choices=["evenly", "all"], default="evenly")
-    extract.add_argument("--seq-len", type=int, default=15)
-    extract.add_argument("--batch-size", type=int, default=256)
+    extract.add_argument("--seq-len", type=_count(1), default=15)
+    extract.add_argument("--batch-size", type=_count(1), default=256)
     extract.add_argument("--device", default="auto")
-    extract.add_argument("--threads", type=int, default=1)
+    extract.add_argument("--threads", type=_count(1), default=1)
     extract.set_defaults(func=_extract)
 
     evaluate = commands.add_parser("evaluate", help="CMC, mAP and CHI of one features file")
@@ -236,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--ap", choices=["noninterpolated", "trapezoid"], default="noninterpolated"
     )
-    evaluate.add_argument("--max-rank", type=int, default=50)
+    evaluate.add_argument("--max-rank", type=_count(1), default=50)
     evaluate.set_defaults(func=_evaluate)
     return parser
 

@@ -27,8 +27,7 @@ from tqdm import tqdm
 
 from mgat.data.base import Item
 from mgat.data.frames import FrameDataset
-from mgat.data.registry import open_dataset
-from mgat.data.splits import read_splits, select_split
+from mgat.data.splits import load_split
 from mgat.data.transforms import test_transform
 from mgat.engine.device import autocast, loader_workers, resolve_device
 from mgat.errors import ConfigError, DataError
@@ -153,8 +152,8 @@ def extract_features(
     split: int,
     out: str | Path,
     protocol: str = "torchreid",
-    height: int = 256,
-    width: int = 128,
+    height: int | None = None,
+    width: int | None = None,
     sampling: str = "evenly",
     seq_len: int = 15,
     batch_size: int = 128,
@@ -166,7 +165,8 @@ def extract_features(
 ) -> dict[str, Any]:
     """Extract query and gallery features of one split with one trained model; save ``out``.
 
-    ``run`` names the training run when it differs from ``split`` (a one-split dataset trained
+    ``height`` and ``width`` default to the input size the model was trained at. ``run`` names
+    the training run when it differs from ``split`` (a one-split dataset trained
     several times with different seeds); it is recorded, and the evaluation reports by it.
 
     ``out`` (``.npz``) holds ``{query,gallery}_{features,pids,camids,paths}``, the frame-level
@@ -177,15 +177,21 @@ def extract_features(
     """
     if sampling not in SAMPLING:
         raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
-    torch.set_num_threads(max(threads, 1))
+    for name, value in (("seq_len", seq_len), ("batch_size", batch_size), ("threads", threads)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    torch.set_num_threads(threads)
     target = resolve_device(device)
     model, saved = load_saved_model(model_path)
     model = model.to(target).eval()
-    record = read_splits(splits_file, dataset)
+    # The input size the model was trained at, unless told otherwise.
+    trained = saved.get("settings") or {}
+    height = int(trained.get("height", 256)) if height is None else height
+    width = int(trained.get("width", 128)) if width is None else width
     # One extraction serves both galleries: MARS's kit gallery holds every test tracklet, the
     # torchreid one the same minus the queries (``gallery_in_query`` marks them).
     loaded = "official" if dataset in QUERY_IN_KIT_GALLERY else protocol
-    data = open_dataset(dataset, root).load(select_split(record, split), protocol=loaded)
+    data = load_split(dataset, root, splits_file, split, protocol=loaded)
     query_firsts = {_first_path(it) for it in data.query}
     in_query = np.asarray([_first_path(it) in query_firsts for it in data.gallery], dtype=bool)
     if dataset not in QUERY_IN_KIT_GALLERY:

@@ -13,10 +13,30 @@ from typing import Any
 import numpy as np
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file under the process's umask."""
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    """The mode ``mkdir`` would give a new folder under the process's umask."""
+    return 0o777 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed onto ``path`` when the block ends
-    without error, removed otherwise, so a killed job never leaves half a file."""
+    without error, removed otherwise, so a killed job never leaves half a file.
+
+    The file gets the mode the user's umask gives new files (``mkstemp`` alone makes it 0600,
+    which a group sharing a results folder cannot read).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
@@ -24,6 +44,7 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -44,3 +65,18 @@ def save_npz_atomic(path: str | Path, **arrays: Any) -> None:
     """``numpy.savez`` (uncompressed) through a temporary file and a rename."""
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
+
+
+def read_json(path: str | Path, what: str, remedy: str) -> Any:
+    """Read a JSON file this project wrote; a missing or damaged one is one DataError line
+    naming the file, what it should be, and ``remedy`` (e.g. which rule remakes it)."""
+    from mgat.errors import DataError
+
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{what} {path} not found; {remedy}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        reason = getattr(err, "msg", None) or type(err).__name__
+        raise DataError(f"{what} {path} is damaged ({reason}); {remedy}") from None

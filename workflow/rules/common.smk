@@ -15,7 +15,14 @@ def _config_error_line(err):
     cause = err.__context__  # the jsonschema ValidationError that Snakemake wrapped
     if hasattr(cause, "message") and hasattr(cause, "absolute_path"):
         where = ".".join(str(part) for part in cause.absolute_path) or "top level"
-        return f"{where}: {cause.message}"
+        hint = ""
+        if isinstance(cause.instance, str) and "is not of type 'number'" in cause.message:
+            try:
+                float(cause.instance)
+                hint = f" (YAML reads {cause.instance} as text: write it with a dot and a signed exponent, e.g. 1.0e-6)"
+            except ValueError:
+                pass
+        return f"{where}: {cause.message}{hint}"
     return str(err).splitlines()[0]
 
 

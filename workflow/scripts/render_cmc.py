@@ -1,16 +1,17 @@
 """CMC curves of a dataset's models (Figure 5: GAT vs MGAT; cmc.png: every model)."""
 
-import json
 import sys
-from pathlib import Path
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
 
+from mgat.io import read_json
 from mgat.jobs import job
 from mgat.render.figures import plot_cmc
 
 with job(snakemake.log[0]):
-    metrics = json.loads(Path(snakemake.input.metrics).read_text())
+    metrics = read_json(
+        snakemake.input.metrics, "metrics", "delete it and rerun (rule aggregate remakes it)"
+    )
     curves = {m: metrics["cmc"][m] for m in snakemake.params.models if m in metrics["cmc"]}
     plot_cmc(
         curves,

@@ -77,6 +77,12 @@ class Mars(ReidDataset):
                 f"{self.name}: {path} indexes rows outside the {n_test} test tracklets; "
                 "info/ files come from different releases, get them again together"
             )
+        if len(np.unique(rows)) != rows.size:
+            repeated = sorted({int(r) + 1 for r in rows if (rows == r).sum() > 1})
+            raise DataError(
+                f"{self.name}: {path} lists test rows {repeated[:5]} more than once; a query "
+                "would count twice, get info/ again from the MARS-evaluation kit"
+            )
         return rows
 
     def _tracklets(self, which: str, rows: np.ndarray) -> list[Item]:

@@ -18,7 +18,7 @@ from typing import Any
 from mgat import __version__
 from mgat.data.fetch import download, safe_extract, verify_sha256
 from mgat.data.registry import dataset_class
-from mgat.errors import DataError
+from mgat.errors import ConfigError, DataError
 from mgat.io import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,40 @@ def placed_path(dataset: str, root: str | Path, name: str, override: str | None)
     return Path(root) / dataset_class(dataset).folder / name
 
 
+def _check_keys(dataset: str, files: Mapping[str, Any], sha256: Mapping[str, Any]) -> None:
+    """Refuse a key that names no placed file of ``dataset``: it would otherwise be ignored."""
+    valid = PLACED_FILES[dataset]
+    for what, given in (("placed-file", files), ("checksum", sha256)):
+        unknown = sorted(set(given) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"{dataset}: unknown {what} key(s) {', '.join(unknown)}; valid keys: "
+                f"{', '.join(valid)}"
+            )
+    folders = sorted(key for key in sha256 if not valid[key][0].endswith((".zip", ".tar")))
+    if folders:
+        raise ConfigError(
+            f"{dataset}: {', '.join(folders)} is a folder, which has no SHA-256; drop the checksum"
+        )
+
+
+def _check_given_checksums(
+    dataset: str, root: Path, files: Mapping[str, str | None], sha256: Mapping[str, str]
+) -> None:
+    """A checksum the user gave is checked even when the dataset is already extracted: against
+    the archive where it still is, else the user is told it could not be."""
+    for key, expected in sha256.items():
+        archive = placed_path(dataset, root, PLACED_FILES[dataset][key][0], files.get(key))
+        if archive.is_file():
+            verify_sha256(archive, expected)
+        else:
+            log.warning(
+                "%s: the dataset is already extracted and its %s %s is gone, so its SHA-256 "
+                "could not be checked",
+                dataset, key, archive,
+            )  # fmt: skip
+
+
 def prepare_dataset(
     dataset: str,
     root: str | Path,
@@ -63,13 +97,16 @@ def prepare_dataset(
     cls = dataset_class(dataset)
     root = Path(root)
     files = dict(files or {})
-    sha256 = dict(sha256 or {})
+    sha256 = {key: value for key, value in (sha256 or {}).items() if value}
+    _check_keys(dataset, files, sha256)
     try:
         cls(root)
-        log.info("%s: found in place under %s", dataset, root)
-        return root / cls.folder
     except DataError as err:
         log.info("%s: not in place yet (%s); looking for its archives", dataset, err)
+    else:
+        log.info("%s: found in place under %s", dataset, root)
+        _check_given_checksums(dataset, root, files, sha256)
+        return root / cls.folder
 
     target = root / cls.folder
     created: list[Path] = []

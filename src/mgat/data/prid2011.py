@@ -99,6 +99,14 @@ class Prid2011(ReidDataset):
             ) from err
         if not splits:
             raise DataError(f"{self.name}: {source} holds no splits; fix or delete it")
+        known = set(person_folders(self.camera_dirs[0], self.name))
+        known &= set(person_folders(self.camera_dirs[1], self.name))
+        missing = sorted({p for split in splits for p in split["train"] + split["test"]} - known)
+        if missing:
+            raise DataError(
+                f"{self.name}: {source} names persons {missing[:5]} without a folder in both "
+                "cameras; the file does not match the data, fix or delete it"
+            )
         return splits
 
     def _mat_splits(self, source: Path) -> list[dict[str, list[str]]]:

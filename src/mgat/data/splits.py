@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mgat import __version__
+from mgat.data.base import DatasetSplit
 from mgat.data.registry import open_dataset
 from mgat.errors import ConfigError, DataError
 from mgat.io import write_json_atomic
@@ -18,10 +19,32 @@ from mgat.io import write_json_atomic
 FORMAT_VERSION = 1
 
 
+def check_splits(dataset: str, splits: list[dict[str, Any]], source: str) -> None:
+    """Refuse splits that cannot be a train/test protocol: an empty side, a person twice, or
+    a person on both sides. Caught when the splits are made, not three rules later."""
+    if not splits:
+        raise DataError(f"{dataset}: {source} holds no splits; the split source is incomplete")
+    for index, split in enumerate(splits):
+        where = f"{dataset}: split {index} of {source}"
+        for side in ("train", "test"):
+            persons = split.get(side)
+            if not persons:
+                raise DataError(f"{where} has no {side} persons; the split source is incomplete")
+            if len(set(persons)) != len(persons):
+                raise DataError(f"{where} lists a {side} person twice; get the split source again")
+        both = sorted(set(split["train"]) & set(split["test"]))
+        if both:
+            raise DataError(
+                f"{where} puts persons {both[:5]} in both train and test; the split source is "
+                "not the official one"
+            )
+
+
 def make_splits(dataset: str, root: str | Path, seed: int = 0) -> dict[str, Any]:
     """Derive the splits of ``dataset`` under ``root`` as a JSON-ready record."""
     reader = open_dataset(dataset, root)
     derived = reader.make_splits(seed=seed)
+    check_splits(dataset, derived["splits"], derived["source"])
     return {
         "format": FORMAT_VERSION,
         "dataset": dataset,
@@ -65,3 +88,37 @@ def select_split(record: dict[str, Any], index: int) -> dict[str, Any]:
             f"use 0..{count - 1}"
         )
     return record["splits"][index]
+
+
+def load_split(
+    dataset: str,
+    root: str | Path,
+    splits_file: str | Path,
+    split: int,
+    protocol: str = "torchreid",
+) -> DatasetSplit:
+    """Train, query and gallery of split ``split`` of the splits file, after checking that the
+    data under ``root`` is still the data the file was derived from.
+
+    The splits file records the SHA-256 of its source (the official split file, the kit's
+    tables or the image names); recomputing it here catches data replaced or re-extracted
+    after the splits were written, which would otherwise change the sets silently.
+    """
+    record = read_splits(splits_file, dataset)
+    reader = open_dataset(dataset, root)
+    current = reader.make_splits(seed=record.get("seed") or 0)
+    if current["sha256"] != record.get("sha256"):
+        raise DataError(
+            f"{dataset}: the data under {root} changed after {splits_file} was written (its "
+            f"source {current['source']} now has SHA-256 {current['sha256'][:12]}..., the "
+            f"splits file recorded {str(record.get('sha256'))[:12]}...); restore the data, or "
+            "delete the splits file and rerun everything after it"
+        )
+    data = reader.load(select_split(record, split), protocol=protocol)
+    for side in ("train", "query", "gallery"):
+        if not getattr(data, side):
+            raise DataError(
+                f"{dataset}: split {split} has an empty {side} set under {root}; the data is "
+                "incomplete"
+            )
+    return data

@@ -7,7 +7,7 @@ from typing import Any
 
 from mgat.data.base import Item
 from mgat.data.registry import open_dataset
-from mgat.data.splits import make_splits, read_splits, select_split
+from mgat.data.splits import load_split, make_splits, select_split
 
 
 def count_items(items: list[Item]) -> dict[str, int]:
@@ -28,13 +28,11 @@ def summarize(
     seed: int = 0,
 ) -> dict[str, Any]:
     """The summary object of ``mgat data summary``."""
-    reader = open_dataset(dataset, root)
-    record = (
-        read_splits(splits_file, dataset)
-        if splits_file is not None
-        else make_splits(dataset, root, seed=seed)
-    )
-    data = reader.load(select_split(record, split), protocol=protocol)
+    if splits_file is not None:
+        data = load_split(dataset, root, splits_file, split, protocol=protocol)
+    else:
+        record = make_splits(dataset, root, seed=seed)
+        data = open_dataset(dataset, root).load(select_split(record, split), protocol=protocol)
     return {
         "dataset": dataset,
         "split": split,

@@ -22,9 +22,8 @@ import torch
 from mgat import __version__
 from mgat.data.fetch import sha256_file
 from mgat.data.frames import FrameDataset, flatten_frames, person_index
-from mgat.data.registry import open_dataset
 from mgat.data.samplers import PersonRoundRobinSampler, PKSampler
-from mgat.data.splits import read_splits, select_split
+from mgat.data.splits import load_split, read_splits
 from mgat.data.transforms import train_transform
 from mgat.engine.checkpoint import save_atomic, seed_everything
 from mgat.engine.device import loader_workers, resolve_device
@@ -69,6 +68,28 @@ class StageSettings:
     cross_camera: bool = True
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        """Refuse values no training can run with (the workflow's schema catches them first;
+        this guards the command line and the Python API)."""
+        counts = {"epochs": 1, "lr_step": 1, "persons_per_batch": 2, "images_per_person": 1}
+        counts.update(height=16, width=16)
+        for name, minimum in counts.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        if self.batches_per_epoch is not None and (
+            isinstance(self.batches_per_epoch, bool)
+            or not isinstance(self.batches_per_epoch, int)
+            or self.batches_per_epoch < 1
+        ):
+            raise ConfigError(
+                f"batches_per_epoch must be null or >= 1, got {self.batches_per_epoch!r}"
+            )
+        for name in ("lr_backbone", "lr_head", "lr_decay", "gamma"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ConfigError(f"{name} must be a positive number, got {value!r}")
+
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> StageSettings:
         known = {f.name for f in dataclasses.fields(cls)}
@@ -102,7 +123,7 @@ def train_stage(
     seed_everything(settings.seed)  # the classifier's (and, without weights, trunk's) init
     target = resolve_device(device)
     record = read_splits(splits_file, dataset)
-    data = open_dataset(dataset, root).load(select_split(record, split))
+    data = load_split(dataset, root, splits_file, split)
     samples = flatten_frames(data.train)
     persons = person_index(samples)
     # The paper draws every batch "from the cross-camera image set": cameras take turns.

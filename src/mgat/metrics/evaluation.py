@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +12,7 @@ import pandas as pd
 
 from mgat.errors import DataError
 from mgat.features import load_features
-from mgat.io import write_json_atomic, write_text_atomic
+from mgat.io import read_json, write_json_atomic, write_text_atomic
 from mgat.metrics.rank import rank_metrics, squared_euclidean
 
 #: The CMC ranks the paper's tables report.
@@ -130,7 +129,10 @@ def aggregate_splits(
     data_source: str,
 ) -> dict[str, Any]:
     """Mean and standard deviation over splits, per model, of every reported metric."""
-    records = [json.loads(Path(path).read_text()) for path in evaluations]
+    records = [
+        read_json(path, "evaluation", "delete it and rerun (rule evaluate remakes it)")
+        for path in evaluations
+    ]
     if not records:
         raise DataError("nothing to aggregate: no evaluation files were given")
     first = records[0]

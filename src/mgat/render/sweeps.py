@@ -8,7 +8,6 @@ the same splits) and a figure of each metric against gamma, one line per other s
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mgat.errors import DataError
-from mgat.io import write_text_atomic
+from mgat.io import read_json, write_text_atomic
 from mgat.render.figures import save_figure
 from mgat.render.style import (
     check_data_source,
@@ -45,12 +44,7 @@ def _mean_std(values: Sequence[float | None]) -> tuple[float, float]:
 
 
 def _read(path: str | Path) -> dict[str, Any]:
-    try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise DataError(f"evaluation {path} not found; run the sweep's evaluations first") from None
-    except json.JSONDecodeError as err:
-        raise DataError(f"{path} is not an evaluation written by mgat ({err.msg})") from err
+    return read_json(path, "evaluation", "run the sweep's evaluations (rule evaluate_sweep)")
 
 
 def summarize_sweep(

@@ -67,6 +67,7 @@ from mgat.data.synthetic.people import (
     walk,
 )
 from mgat.errors import ConfigError
+from mgat.io import dir_mode
 
 logger = logging.getLogger(__name__)
 
@@ -527,7 +528,7 @@ def synthesize(
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{folder}-", dir=out))
     try:
         WRITERS[dataset](ctx, tmp, **params)  # type: ignore[operator]
-        tmp.chmod(0o755)
+        tmp.chmod(dir_mode())  # mkdtemp's 0700 would hide the dataset from the user's group
         if target.exists():  # written meanwhile by someone else
             raise ConfigError(f"{target} exists; remove it first")
         os.rename(tmp, target)
