@@ -200,3 +200,42 @@ def test_kill_and_resume_gives_identical_weights(market, tmp_path: Path) -> None
     assert pd.read_csv(tmp_path / "straight.pt.csv")["loss"].tolist() == (
         pd.read_csv(tmp_path / "resumed.pt.csv")["loss"].tolist()
     )
+
+
+def test_repeated_runs_are_identical_on_the_cpu(market, tmp_path: Path) -> None:
+    """Determinism: the same config trained twice (both stages) on the CPU gives the same
+    weights, losses, features and metrics (docs/protocol.md says what holds on CUDA)."""
+    from mgat.features import extract_features, load_features
+    from mgat.metrics.evaluation import evaluate_split
+
+    root, splits = market
+    outcomes = []
+    for attempt in ("a", "b"):
+        folder = tmp_path / attempt
+        folder.mkdir()
+        rows, baseline = run_stage("baseline", market, folder)
+        graph_rows, model = run_stage(
+            "mgat", market, folder, init=baseline, persons_per_batch=3, images_per_person=4
+        )
+        extract_features(
+            model, dataset="market1501", root=root, splits_file=splits, split=0,
+            out=folder / "f.npz", seq_len=2, batch_size=5, device="cpu",
+            sample_persons=2, sample_frames=2,
+        )  # fmt: skip
+        metrics = evaluate_split(folder / "f.npz", folder / "e.json", model="mgat")
+        weights = load_reid_model(model).state_dict()
+        outcomes.append((rows, graph_rows, weights, load_features(folder / "f.npz"), metrics))
+    (
+        (rows_a, graph_a, weights_a, feats_a, metrics_a),
+        (rows_b, graph_b, weights_b, feats_b, metrics_b),
+    ) = outcomes
+    timing = ("seconds", "images_per_s")
+    for a, b in ((rows_a, rows_b), (graph_a, graph_b)):
+        assert [{k: v for k, v in r.items() if k not in timing} for r in a] == [
+            {k: v for k, v in r.items() if k not in timing} for r in b
+        ]
+    for name, tensor in weights_a.items():
+        assert torch.equal(tensor, weights_b[name]), name
+    assert (feats_a["query_features"] == feats_b["query_features"]).all()
+    for key in ("top1", "top5", "mAP", "chi_probe", "chi_gallery", "cmc"):
+        assert metrics_a[key] == metrics_b[key], key

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
+from mgat.data.fetch import sha256_file
 from mgat.data.splits import write_splits
 from mgat.data.synthetic import synthesize
 from mgat.engine import StageSettings, train_stage
@@ -139,9 +140,23 @@ def test_evaluate_and_aggregate(trained, tmp_path: Path) -> None:
     assert 0 <= first["top1"] <= first["top5"] <= first["top20"] <= 1
     assert len(first["cmc"]) == 20 and first["valid_queries"] <= first["num_queries"]
     summary = aggregate_splits(
-        records, tmp_path / "m.json", tmp_path / "m.csv", data_source="synthetic"
-    )
+        records, tmp_path / "m.json", tmp_path / "m.csv", data_source="synthetic",
+        out_provenance=tmp_path / "m.provenance.json", manifest=trained["splits"],
+    )  # fmt: skip
     assert summary["splits"] == [0, 1] and list(summary["models"]) == ["baseline", "mgat"]
+    # Every number traces to its code, software, device, settings, data and weights.
+    provenance = json.loads((tmp_path / "m.provenance.json").read_text())
+    assert provenance["outputs"]["json"]["sha256"] == sha256_file(tmp_path / "m.json")
+    assert provenance["inputs"]["manifest"]["sha256"] == sha256_file(trained["splits"])
+    assert {"python", "torch", "torchvision", "mgat", "snakemake"} <= set(provenance["software"])
+    assert set(provenance["code"]) == {"revision", "dirty"}
+    run = provenance["runs"][0]
+    assert run["sha256"] == sha256_file(records[0])
+    extraction = run["made_from"]["extraction"]
+    assert extraction["model_sha256"] == sha256_file(trained["model"])
+    assert extraction["splits_sha256"] == sha256_file(trained["splits"])
+    assert extraction["device"] == "cpu" and extraction["settings"]["backbone"] == "resnet18"
+    assert torch.__version__.startswith(extraction["training"]["software"]["torch"])
     top1 = summary["models"]["baseline"]["top1"]
     assert top1 == {"mean": first["top1"], "std": 0.0, "n": 2}
     table = pd.read_csv(tmp_path / "m.csv")

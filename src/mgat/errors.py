@@ -12,8 +12,14 @@ class MgatError(Exception):
     """An error caused by the user's input or environment, reported as one line."""
 
     def __str__(self) -> str:
+        text = super().__str__()
+        if text.startswith("Caught ") and "Original Traceback" in text:
+            # Re-raised by a DataLoader from a worker process: the message is the traceback's
+            # last line ("mgat.errors.DataError: <message>"), as it reads without workers.
+            _, sep, message = text.rstrip().splitlines()[-1].partition(": ")
+            text = message if sep else text
         # Keep the message to one line whatever the caller passed in.
-        return " ".join(super().__str__().split())
+        return " ".join(text.split())
 
 
 class DataError(MgatError):
@@ -22,3 +28,7 @@ class DataError(MgatError):
 
 class ConfigError(MgatError):
     """A setting or argument has a value that cannot be used."""
+
+
+class OutputError(MgatError):
+    """An output cannot be written (no space, no permission, a file where a folder must be)."""

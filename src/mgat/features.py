@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,16 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from mgat.data.base import Item
+from mgat.data.fetch import sha256_file
 from mgat.data.frames import FrameDataset
 from mgat.data.splits import load_split
 from mgat.data.transforms import test_transform
 from mgat.engine.device import autocast, loader_workers, resolve_device
 from mgat.errors import ConfigError, DataError
-from mgat.io import save_npz_atomic
+from mgat.io import ensure_writable, save_npz_atomic
 from mgat.metrics import calinski_harabasz
 from mgat.models.saved import load_saved_model
+from mgat.provenance import device_name, environment
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +183,7 @@ def extract_features(
     for name, value in (("seq_len", seq_len), ("batch_size", batch_size), ("threads", threads)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    ensure_writable(out)
     torch.set_num_threads(threads)
     target = resolve_device(device)
     model, saved = load_saved_model(model_path)
@@ -249,6 +253,15 @@ def extract_features(
         "chi_gallery": chi["gallery"],
         # Stage 2's attention at its start (None for the baseline): see mgat.engine.diagnostics.
         "attention": saved.get("diagnostics"),
+        # What produced these features: the model (digest, settings, training environment), the
+        # splits file, and this extraction's own environment.
+        "provenance": environment(
+            device=device_name(target),
+            model_sha256=sha256_file(model_path),
+            splits_sha256=sha256_file(splits_file),
+            settings=saved.get("settings"),
+            training=saved.get("provenance"),
+        ),
     }
     save_npz_atomic(out, meta=np.asarray(json.dumps(meta)), **arrays)
     log.info(
@@ -269,7 +282,7 @@ def load_features(path: str | Path) -> dict[str, Any]:
         arrays["meta"] = json.loads(str(arrays["meta"]))
     except FileNotFoundError:
         raise DataError(f"features file {path} not found; extract it first") from None
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(
             f"{path} is not a features file written by mgat ({type(err).__name__}); "
             "extract it again"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mgat.errors import DataError, OutputError
 
 
 def _umask() -> int:
@@ -29,6 +32,35 @@ def dir_mode() -> int:
     return 0o777 & ~_umask()
 
 
+#: Errors of writing that are the environment's, not a bug: reported as one line.
+_WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
+     errno.EISDIR, errno.ENAMETOOLONG, errno.EFBIG}
+)  # fmt: skip
+
+
+def _output_error(path: Path, err: OSError) -> OutputError:
+    reason = err.strerror or type(err).__name__
+    return OutputError(
+        f"cannot write {path}: {reason.lower()}; free space, fix the permissions or choose "
+        "another output folder (earlier files are left as they were)"
+    )
+
+
+def ensure_writable(*paths: str | Path) -> None:
+    """Check before any work that each path's folder can be created and written to."""
+    for path in map(Path, paths):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+            os.close(fd)
+            os.unlink(name)
+        except OSError as err:
+            if err.errno in _WRITE_ERRNOS or isinstance(err, FileExistsError):
+                raise _output_error(path, err) from None
+            raise
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed onto ``path`` when the block ends
@@ -38,7 +70,7 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     which a group sharing a results folder cannot read).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_writable(path)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
@@ -46,6 +78,10 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
         yield tmp
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
+    except OSError as err:
+        if err.errno in _WRITE_ERRNOS:  # e.g. the disk filled up while writing
+            raise _output_error(path, err) from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -70,8 +106,6 @@ def save_npz_atomic(path: str | Path, **arrays: Any) -> None:
 def read_json(path: str | Path, what: str, remedy: str) -> Any:
     """Read a JSON file this project wrote; a missing or damaged one is one DataError line
     naming the file, what it should be, and ``remedy`` (e.g. which rule remakes it)."""
-    from mgat.errors import DataError
-
     path = Path(path)
     try:
         return json.loads(path.read_text())

@@ -230,6 +230,11 @@ def table_metrics(wildcards):
     return [f"{RESULTS}/{dataset}/metrics.json" for dataset in needs if dataset in DATASETS]
 
 
+def table_provenance(wildcards):
+    """The provenance records of those metrics, gathered into the table's own."""
+    return [path.replace("metrics.json", "metrics.provenance.json") for path in table_metrics(wildcards)]
+
+
 # --- Ablation sweeps (workflow/rules/sweep.smk): stage 2 over a Snakemake parameter space ---
 SWEEP = config["sweep"]
 # Swept keys -> the StageSettings fields they set (M and K are the paper's names).

@@ -63,9 +63,11 @@ rule evaluate:
 rule aggregate:
     input:
         evaluations=split_evaluations,
+        manifest=f"{RESULTS}/data/{{dataset}}.manifest.json",
     output:
         json=f"{RESULTS}/{{dataset}}/metrics.json",
         csv=f"{RESULTS}/{{dataset}}/metrics.csv",
+        provenance=f"{RESULTS}/{{dataset}}/metrics.provenance.json",
     params:
         data_source=DATA_SOURCE,
     localrule: True

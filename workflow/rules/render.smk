@@ -5,6 +5,7 @@
 rule render_table:
     input:
         metrics=table_metrics,
+        provenance=table_provenance,
     output:
         md=report(
             f"{RESULTS}/tables/table{{number}}.md",
@@ -14,6 +15,7 @@ rule render_table:
         ),
         csv=f"{RESULTS}/tables/table{{number}}.csv",
         tex=f"{RESULTS}/tables/table{{number}}.tex",
+        provenance=f"{RESULTS}/tables/table{{number}}.provenance.json",
     params:
         prefix=f"{RESULTS}/tables/table{{number}}",
     localrule: True

@@ -13,4 +13,6 @@ with job(snakemake.log[0]):
         snakemake.output.json,
         snakemake.output.csv,
         data_source=snakemake.params.data_source,
+        out_provenance=snakemake.output.provenance,
+        manifest=snakemake.input.manifest,
     )

@@ -41,8 +41,10 @@ def seed_everything(seed: int) -> None:
 
 def save_atomic(obj: Any, path: str | Path) -> None:
     """``torch.save`` through a temporary file and a rename: a kill never leaves half a file."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        # Through a Python file object, a full disk is an OSError that atomic_path reports as
+        # one line (torch's own file writer would raise a bare RuntimeError).
+        torch.save(obj, handle)
 
 
 def load(path: str | Path) -> dict[str, Any]:

@@ -31,10 +31,11 @@ from mgat.engine.diagnostics import IDENTITY_ALPHA
 from mgat.engine.loop import train_loop
 from mgat.engine.steps import BaselineStep, GraphStep
 from mgat.errors import ConfigError
-from mgat.io import write_text_atomic
+from mgat.io import ensure_writable, write_text_atomic
 from mgat.losses import OptimizationFeedbackLoss
 from mgat.models import MaskedGraphAttention, ReidNet
 from mgat.models.saved import load_reid_model, model_record
+from mgat.provenance import device_name, environment
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,11 @@ def train_stage(
     if stage not in STAGES:
         raise ConfigError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
     if stage != "baseline" and init_model is None:
-        raise ConfigError(f"stage {stage} starts from a stage-1 model; pass init_model")
+        raise ConfigError(
+            f"stage {stage} starts from a stage-1 model; give one with --init (mgat train) "
+            "or init_model (Python)"
+        )
+    ensure_writable(model_out, metrics_out, checkpoint)  # before hours of training, not after
     torch.set_num_threads(max(threads, 1))
     seed_everything(settings.seed)  # the classifier's (and, without weights, trunk's) init
     target = resolve_device(device)
@@ -193,6 +198,10 @@ def train_stage(
         model_record(
             model, stage=stage, dataset=dataset, split=split, settings=settings,
             diagnostics=diagnostics,
+            provenance=environment(
+                device=device_name(target), splits_sha256=sha256_file(splits_file),
+                init_model_sha256=init_digest,
+            ),
         ),
         model_out,
     )  # fmt: skip

@@ -10,10 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mgat.data.fetch import sha256_file
 from mgat.errors import DataError
 from mgat.features import load_features
-from mgat.io import read_json, write_json_atomic, write_text_atomic
+from mgat.io import ensure_writable, read_json, write_json_atomic, write_text_atomic
 from mgat.metrics.rank import rank_metrics, squared_euclidean
+from mgat.provenance import file_digest, write_provenance
 
 #: The CMC ranks the paper's tables report.
 REPORTED_RANKS = (1, 5, 10, 20)
@@ -42,6 +44,7 @@ def evaluate_split(
     Distances are squared Euclidean in float32; same-person same-camera gallery items are
     removed per query; queries without a true match are skipped (torchreid's conventions).
     """
+    ensure_writable(out)
     data = load_features(features)
     meta = data["meta"]
     distmat = squared_euclidean(data["query_features"], data["gallery_features"])
@@ -99,6 +102,12 @@ def evaluate_split(
     }
     if protocols:
         record["protocols"] = protocols
+    record["provenance"] = {
+        "features": str(features),
+        "features_sha256": sha256_file(features),
+        "extraction": meta.get("provenance"),
+        "evaluation": {"max_rank": max_rank, "ap": ap},
+    }
     write_json_atomic(out, record)
     return record
 
@@ -127,8 +136,15 @@ def aggregate_splits(
     out_csv: str | Path,
     *,
     data_source: str,
+    out_provenance: str | Path | None = None,
+    manifest: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Mean and standard deviation over splits, per model, of every reported metric."""
+    """Mean and standard deviation over splits, per model, of every reported metric.
+
+    With ``out_provenance``, also write the provenance record of the metrics: for every run
+    its evaluation, features, model and splits digests, training settings and environments,
+    and the dataset ``manifest``'s digest.
+    """
     records = [
         read_json(path, "evaluation", "delete it and rerun (rule evaluate remakes it)")
         for path in evaluations
@@ -178,4 +194,19 @@ def aggregate_splits(
                 )  # fmt: skip
     write_json_atomic(out_json, summary)
     write_text_atomic(out_csv, pd.DataFrame(rows).to_csv(index=False))
+    if out_provenance is not None:
+        write_provenance(
+            out_provenance,
+            outputs={"json": out_json, "csv": out_csv},
+            inputs={"manifest": manifest} if manifest else {},
+            runs=[
+                {
+                    "split": r["split"],
+                    "model": r["model"],
+                    **file_digest(path),
+                    "made_from": r.get("provenance"),
+                }
+                for r, path in zip(records, evaluations, strict=True)
+            ],
+        )
     return summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,10 @@ def load_saved_model(path: str | Path) -> tuple[ReidNet, dict[str, Any]]:
         model.load_state_dict(record.pop("state_dict"))
     except FileNotFoundError:
         raise DataError(f"model {path} not found; train it first") from None
-    except (KeyError, RuntimeError, EOFError, TypeError, ValueError, AttributeError) as err:
+    except (
+        KeyError, RuntimeError, EOFError, TypeError, ValueError, AttributeError, ImportError,
+        pickle.UnpicklingError,
+    ) as err:  # fmt: skip
         raise DataError(
             f"{path} is not a model saved by mgat ({type(err).__name__}); retrain it"
         ) from err

@@ -487,10 +487,13 @@ def _latex(table: _Table, label: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_table(number: int, metrics: dict[str, dict], out_prefix: Path) -> dict[str, Path]:
+def render_table(
+    number: int, metrics: dict[str, dict], out_prefix: Path, provenance: str | None = None
+) -> dict[str, Path]:
     """Write Table ``number`` (1-5) as ``{out_prefix}.md``, ``.csv`` and ``.tex``.
 
-    ``metrics`` maps a dataset name to its aggregated metrics record; returns the paths by
+    ``metrics`` maps a dataset name to its aggregated metrics record; ``provenance`` names the
+    record written beside the table, which its footer then points to. Returns the paths by
     format (``md``, ``csv``, ``tex``).
     """
     if number == 1:
@@ -499,6 +502,11 @@ def render_table(number: int, metrics: dict[str, dict], out_prefix: Path) -> dic
         table = _comparison_table(number, metrics)
     else:
         raise ConfigError(f"the paper has Tables 1-5, not Table {number}")
+    if provenance:
+        table.notes.append(
+            f"Provenance of this run's numbers (software, code revision, device, settings, and "
+            f"the digests of the data, splits and weights): {provenance}."
+        )
     out_prefix = Path(out_prefix)
     paths = {ext: out_prefix.with_name(f"{out_prefix.name}.{ext}") for ext in ("md", "csv", "tex")}
     write_text_atomic(paths["md"], _markdown(table))
