@@ -397,7 +397,7 @@ CASES: dict[str, Case] = {
     "model not a model": Case(
         "intermediate",
         lambda t: _extract(t, _model_file(t, b"garbage")),
-        r"model\.pt is not a model saved by mgat .*; retrain it",
+        r"model\.pt is not a model saved by mgat .*; delete it and retrain it \(rules train_\*\)",
         "is not a model saved by mgat",
     ),
     "features missing": Case(
@@ -409,7 +409,7 @@ CASES: dict[str, Case] = {
     "features truncated": Case(
         "intermediate",
         lambda t: _evaluate(t, _features_file(t, b"PK\x03\x04 truncated")),
-        r"is not a features file written by mgat .*; extract it again",
+        r"is not a features file written by mgat .* \(rule extract_features\)",
         "is not a features file",
     ),
     # Outputs that cannot be written.

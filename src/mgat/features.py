@@ -281,11 +281,14 @@ def load_features(path: str | Path) -> dict[str, Any]:
             arrays = {key: content[key] for key in content.files}
         arrays["meta"] = json.loads(str(arrays["meta"]))
     except FileNotFoundError:
-        raise DataError(f"features file {path} not found; extract it first") from None
+        raise DataError(
+            f"features file {path} not found; extract it first (mgat extract, or rule "
+            "extract_features)"
+        ) from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(
             f"{path} is not a features file written by mgat ({type(err).__name__}); "
-            "extract it again"
+            "delete it and extract it again (rule extract_features)"
         ) from err
     return arrays
 

@@ -37,13 +37,16 @@ def load_saved_model(path: str | Path) -> tuple[ReidNet, dict[str, Any]]:
         model = ReidNet(record["backbone"], num_classes=record["num_classes"], weights="none")
         model.load_state_dict(record.pop("state_dict"))
     except FileNotFoundError:
-        raise DataError(f"model {path} not found; train it first") from None
+        raise DataError(
+            f"model {path} not found; train it first (mgat train, or rules train_*)"
+        ) from None
     except (
         KeyError, RuntimeError, EOFError, TypeError, ValueError, AttributeError, ImportError,
         pickle.UnpicklingError,
     ) as err:  # fmt: skip
         raise DataError(
-            f"{path} is not a model saved by mgat ({type(err).__name__}); retrain it"
+            f"{path} is not a model saved by mgat ({type(err).__name__}); delete it and "
+            "retrain it (rules train_*)"
         ) from err
     return model, record
 
