@@ -7,6 +7,8 @@ loss, backward; nothing else), and the MGAT op's forward+backward alone, as a sh
 stage-2 step. Writes a JSON record; see benchmarks/README.md for the recorded figures.
 
     python benchmarks/train_step.py --out benchmarks/results/train_step_cpu.json
+    python benchmarks/train_step.py --memory-format channels_last --compile reduce-overhead \\
+        --out benchmarks/results/train_step_cuda_graph.json      # on a GPU
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from pathlib import Path
 
 import torch
 
-from mgat.engine.device import autocast, resolve_device
+from mgat.engine.device import (
+    COMPILE_MODES,
+    MEMORY_FORMATS,
+    autocast,
+    memory_format,
+    prepare_model,
+    resolve_device,
+)
 from mgat.engine.loop import optimise
 from mgat.engine.stages import StageSettings, build_optimizer
 from mgat.engine.steps import BaselineStep, GraphStep
@@ -64,13 +73,24 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--memory-format", choices=MEMORY_FORMATS, default="auto",
+        help="auto: channels_last on CUDA, contiguous on the CPU (train.memory_format)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--compile", choices=COMPILE_MODES, default="none",
+        help="torch.compile of the trunk on CUDA (train.compile)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     torch.manual_seed(0)
-    model = ReidNet(args.backbone, num_classes=args.classes, weights="none").to(device).train()
+    layout = memory_format(args.memory_format, device)
+    model = ReidNet(args.backbone, num_classes=args.classes, weights="none").train()
+    model = prepare_model(model, device, layout, args.compile)
     images = torch.randn(args.batch, 3, args.height, args.width, device=device)
+    images = images.contiguous(memory_format=layout)
     per_person = args.batch // args.persons
     pids = torch.arange(args.persons, device=device).repeat_interleave(per_person)
     settings = StageSettings(epochs=1, lr_backbone=1e-6, lr_head=1e-6, lr_step=10)
@@ -114,6 +134,8 @@ def main() -> None:
         "cpu_threads": torch.get_num_threads(),
         "machine": platform.machine(),
         "torch": torch.__version__,
+        "memory_format": str(layout).removeprefix("torch."),
+        "compile": args.compile,
         "shape": {
             "backbone": args.backbone,
             "batch": args.batch,

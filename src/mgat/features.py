@@ -31,7 +31,7 @@ from mgat.data.fetch import sha256_file
 from mgat.data.frames import FrameDataset
 from mgat.data.splits import load_split
 from mgat.data.transforms import test_transform
-from mgat.engine.device import autocast, loader_workers, resolve_device
+from mgat.engine.device import autocast, loader_workers, memory_format, resolve_device
 from mgat.errors import ConfigError, DataError
 from mgat.io import ensure_writable, save_npz_atomic
 from mgat.metrics import calinski_harabasz
@@ -109,11 +109,15 @@ def _frame_features(
         shuffle=False,
         num_workers=workers,
         pin_memory=device.type == "cuda",
+        prefetch_factor=4 if workers > 0 and device.type == "cuda" else None,
     )
     chunks = []
     for images, *_rest in tqdm(loader, desc=desc, mininterval=10.0, leave=False):
+        batch = images.to(device, non_blocking=True)
+        if device.type == "cuda":
+            batch = batch.contiguous(memory_format=torch.channels_last)
         with autocast(device):
-            features = model(images.to(device, non_blocking=True))
+            features = model(batch)
         chunks.append(features.float().cpu())
     return torch.cat(chunks) if chunks else torch.empty(0, model.feature_dim)
 
@@ -187,7 +191,8 @@ def extract_features(
     torch.set_num_threads(threads)
     target = resolve_device(device)
     model, saved = load_saved_model(model_path)
-    model = model.to(target).eval()
+    layout = memory_format("auto", target)  # channels_last on CUDA
+    model = model.to(device=target, memory_format=layout).eval()
     # The input size the model was trained at, unless told otherwise.
     trained = saved.get("settings") or {}
     height = int(trained.get("height", 256)) if height is None else height

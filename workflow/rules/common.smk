@@ -160,7 +160,7 @@ def per_split(pattern, **fixed):
 
 
 def _common_settings():
-    keys = ("backbone", "height", "width", "flip", "cross_camera", "seed")
+    keys = ("backbone", "height", "width", "flip", "cross_camera", "memory_format", "compile", "seed")
     return {key: TRAIN[key] for key in keys}
 
 

@@ -192,4 +192,6 @@ def make_loader(
         worker_init_fn=seed_worker,
         generator=generator,
         persistent_workers=False,
+        # Beside a GPU, keep more batches in flight so decoding never starves a fast step.
+        prefetch_factor=4 if workers > 0 and pin else None,
     )

@@ -53,11 +53,13 @@ def train_loop(
     seed: int,
     checkpoint: str | Path,
     fingerprint: str,
+    layout: torch.memory_format = torch.contiguous_format,
 ) -> list[dict[str, float]]:
     """Train for ``epochs`` epochs, resuming from ``checkpoint`` when it matches ``fingerprint``.
 
     Returns one metrics row per epoch. The checkpoint is rewritten atomically after every epoch
-    and left in place; the caller removes it once the final outputs are written.
+    and left in place; the caller removes it once the final outputs are written. Input batches
+    are laid out in ``layout``, the model's own (see ``mgat.engine.device.prepare_model``).
     """
     checkpoint = Path(checkpoint)
     rows: list[dict[str, float]] = []
@@ -79,7 +81,17 @@ def train_loop(
     for epoch in range(start, epochs):
         rows.append(
             _train_epoch(
-                stage, model, step, optimizer, sampler, dataset, epoch, device, workers, seed
+                stage,
+                model,
+                step,
+                optimizer,
+                sampler,
+                dataset,
+                epoch,
+                device,
+                workers,
+                seed,
+                layout,
             )
         )
         scheduler.step()
@@ -125,6 +137,7 @@ def _train_epoch(
     device: torch.device,
     workers: int,
     seed: int,
+    layout: torch.memory_format = torch.contiguous_format,
 ) -> dict[str, float]:
     model.train()
     sampler.set_epoch(epoch)
@@ -138,7 +151,7 @@ def _train_epoch(
     started = time.perf_counter()
     progress = tqdm(loader, desc=f"{stage} epoch {epoch}", mininterval=10.0, leave=False)
     for iteration, (images, pids, *_rest) in enumerate(progress):
-        images = images.to(device, non_blocking=True)
+        images = images.to(device, non_blocking=True).contiguous(memory_format=layout)
         pids = pids.to(device, non_blocking=True)
         out = optimise(model, step, optimizer, images, pids, device)
         loss = out["loss"]

@@ -26,7 +26,7 @@ from mgat.data.samplers import PersonRoundRobinSampler, PKSampler
 from mgat.data.splits import load_split, read_splits
 from mgat.data.transforms import train_transform
 from mgat.engine.checkpoint import save_atomic, seed_everything
-from mgat.engine.device import loader_workers, resolve_device
+from mgat.engine.device import loader_workers, memory_format, prepare_model, resolve_device
 from mgat.engine.diagnostics import IDENTITY_ALPHA
 from mgat.engine.loop import train_loop
 from mgat.engine.steps import BaselineStep, GraphStep
@@ -67,6 +67,8 @@ class StageSettings:
     of_weight: float = 1.0
     of_detach_target: bool = True
     cross_camera: bool = True
+    memory_format: str = "auto"
+    compile: str = "none"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -172,6 +174,8 @@ def train_stage(
         )
         init_digest = sha256_file(init_model)
 
+    layout = memory_format(settings.memory_format, target)
+    model = prepare_model(model, target, layout, settings.compile)
     optimizer, scheduler = build_optimizer(model, settings)
     fingerprint = _fingerprint(stage, dataset, split, record["sha256"], settings, init_digest)
     log.info(
@@ -192,6 +196,7 @@ def train_stage(
         seed=settings.seed,
         checkpoint=checkpoint,
         fingerprint=fingerprint,
+        layout=layout,
     )
     diagnostics = _attention_at_start(stage, dataset, split, settings, rows)
     save_atomic(
