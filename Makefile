@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORES ?= 2
 
-.PHONY: demo test
+.PHONY: demo test test-fast
 
 # (Re)install when pyproject.toml changes; torch and torchvision come from pip's usual sources.
 $(STAMP): pyproject.toml
@@ -20,3 +20,7 @@ demo: $(STAMP)
 ## test: the whole test suite, lint and format checks included
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## test-fast: the edit-test loop: everything but the end-to-end workflow and SLURM runs
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not workflow and not slurm"

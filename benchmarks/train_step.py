@@ -23,19 +23,13 @@ from pathlib import Path
 
 import torch
 
-from mgat.engine.device import (
-    COMPILE_MODES,
-    MEMORY_FORMATS,
-    autocast,
-    memory_format,
-    prepare_model,
-    resolve_device,
-)
+from mgat.engine.device import autocast, memory_format, prepare_model, resolve_device
 from mgat.engine.loop import optimise
 from mgat.engine.stages import StageSettings, build_optimizer
 from mgat.engine.steps import BaselineStep, GraphStep
 from mgat.losses import OptimizationFeedbackLoss, identity_loss
 from mgat.models import MaskedGraphAttention, ReidNet
+from mgat.runtime import COMPILE_MODES, MEMORY_FORMATS
 
 
 def interleaved(

@@ -131,6 +131,23 @@ def test_demo_second_run_has_nothing_to_do(demo_run: Path) -> None:
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+@pytest.mark.workflow
+def test_how_a_job_runs_reruns_nothing(demo_run: Path) -> None:
+    """Device, layout, compilation and the extraction batch size change how jobs run, not
+    their results: switching them plans no job."""
+    changed = demo_run / "how.yaml"
+    changed.write_text(
+        "train: {device: auto, memory_format: channels_last, compile: reduce-overhead}\n"
+        "evaluation: {batch_size: 7}\n"
+    )
+    result = snakemake(
+        demo_run, "-n", "--configfile", str(REPO / "config" / "demo.yaml"), str(changed),
+        "--config", "results=out",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]
+
+
 def dry_run_counts(target: str, results: Path, *configfiles: Path) -> dict[str, int]:
     """Job counts per rule of a dry run of the paper config (from the repository), with
     ``configfiles`` merged over it."""

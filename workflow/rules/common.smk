@@ -159,9 +159,20 @@ def per_split(pattern, **fixed):
     ]
 
 
+# How a job runs (device, layout, compilation, batch size for extraction) is read by the scripts
+# from the config, not passed as params: changing it must not rerun jobs whose results it does
+# not change.
+
+
 def _common_settings():
-    keys = ("backbone", "height", "width", "flip", "cross_camera", "memory_format", "compile", "seed")
+    keys = ("backbone", "height", "width", "flip", "cross_camera", "seed")
     return {key: TRAIN[key] for key in keys}
+
+
+def _sorted(settings):
+    """Settings in key order: Snakemake compares params as text, so the order in which config
+    files mention keys must not look like a change."""
+    return dict(sorted(settings.items()))
 
 
 def baseline_settings(wildcards):
@@ -169,17 +180,17 @@ def baseline_settings(wildcards):
     weights come from the fetched file, so no training job ever downloads."""
     stage = dict(TRAIN["baseline"])
     weights = IMAGENET_WEIGHTS or TRAIN["weights"]
-    return {**_common_settings(), "weights": weights, **stage, "seed": run_seed(wildcards)}
+    return _sorted({**_common_settings(), "weights": weights, **stage, "seed": run_seed(wildcards)})
 
 
 def graph_settings(wildcards):
     """StageSettings of stage 2 (MGAT and the GAT ablation): one learning rate for all modules."""
     stage = dict(TRAIN["graph"])
     lr = stage.pop("lr")
-    return {
+    return _sorted({
         **_common_settings(), "weights": "none", "lr_backbone": lr, "lr_head": lr, **stage,
         "seed": run_seed(wildcards),
-    }
+    })
 
 
 def stage_of(wildcards, output):
@@ -291,7 +302,7 @@ def sweep_setting(wildcards):
 
 
 def sweep_train_settings(wildcards):
-    return {**graph_settings(wildcards), **sweep_setting(wildcards)}
+    return _sorted({**graph_settings(wildcards), **sweep_setting(wildcards)})
 
 
 def sweep_runs(wildcards):

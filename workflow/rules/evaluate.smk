@@ -16,10 +16,8 @@ rule extract_features:
         width=TRAIN["width"],
         sampling=EVALUATION["sampling"],
         seq_len=EVALUATION["seq_len"],
-        batch_size=EVALUATION["batch_size"],
         sample_persons=EVALUATION["fig4_persons"],
         sample_frames=EVALUATION["fig4_samples"],
-        device=TRAIN["device"],
         mgat_version=MGAT_VERSION,
     threads: TRAIN["threads"]
     resources:

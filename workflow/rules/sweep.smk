@@ -13,7 +13,6 @@ use rule train_mgat as train_sweep with:
         root=dataset_root,
         data_split=data_split,
         settings=sweep_train_settings,
-        device=TRAIN["device"],
         checkpoint=scratch_checkpoint,
         mgat_version=MGAT_VERSION,
     log:

@@ -15,7 +15,6 @@ rule train_baseline:
         root=dataset_root,
         data_split=data_split,
         settings=baseline_settings,
-        device=TRAIN["device"],
         checkpoint=scratch_checkpoint,
         mgat_version=MGAT_VERSION,
     threads: TRAIN["threads"]
@@ -45,7 +44,6 @@ rule train_mgat:
         root=dataset_root,
         data_split=data_split,
         settings=graph_settings,
-        device=TRAIN["device"],
         checkpoint=scratch_checkpoint,
         mgat_version=MGAT_VERSION,
     threads: TRAIN["threads"]

@@ -21,9 +21,9 @@ with job(snakemake.log[0]):
         width=snakemake.params.width,
         sampling=snakemake.params.sampling,
         seq_len=snakemake.params.seq_len,
-        batch_size=snakemake.params.batch_size,
+        batch_size=snakemake.config["evaluation"]["batch_size"],
         sample_persons=snakemake.params.sample_persons,
         sample_frames=snakemake.params.sample_frames,
-        device=snakemake.params.device,
+        device=snakemake.config["train"]["device"],
         threads=snakemake.threads,
     )

@@ -19,6 +19,8 @@ with job(snakemake.log[0]):
         metrics_out=snakemake.output.metrics,
         checkpoint=snakemake.params.checkpoint,
         init_model=snakemake.input.get("init_model"),
-        device=snakemake.params.device,
+        device=snakemake.config["train"]["device"],
+        memory_format=snakemake.config["train"]["memory_format"],
+        compile_mode=snakemake.config["train"]["compile"],
         threads=snakemake.threads,
     )

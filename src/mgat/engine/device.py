@@ -14,6 +14,7 @@ from typing import IO
 import torch
 
 from mgat.errors import ConfigError
+from mgat.runtime import COMPILE_MODES, MEMORY_FORMATS
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +94,6 @@ def claim_free_gpu(gpu_ids: Sequence[str], lock_dir: Path = GPU_LOCK_DIR) -> int
     index = os.getpid() % len(gpu_ids)
     log.warning("all %d GPUs are in use by other mgat jobs; sharing GPU %d", len(gpu_ids), index)
     return index
-
-
-#: Memory layouts of the model and its input batches.
-MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
-#: How the trunk runs: eagerly, or compiled by ``torch.compile`` (CUDA only).
-COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 
 
 def memory_format(name: str, device: torch.device) -> torch.memory_format:

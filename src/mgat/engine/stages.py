@@ -26,7 +26,8 @@ from mgat.data.samplers import PersonRoundRobinSampler, PKSampler
 from mgat.data.splits import load_split, read_splits
 from mgat.data.transforms import train_transform
 from mgat.engine.checkpoint import save_atomic, seed_everything
-from mgat.engine.device import loader_workers, memory_format, prepare_model, resolve_device
+from mgat.engine.device import loader_workers, prepare_model, resolve_device
+from mgat.engine.device import memory_format as choose_memory_format
 from mgat.engine.diagnostics import IDENTITY_ALPHA
 from mgat.engine.loop import train_loop
 from mgat.engine.steps import BaselineStep, GraphStep
@@ -67,8 +68,6 @@ class StageSettings:
     of_weight: float = 1.0
     of_detach_target: bool = True
     cross_camera: bool = True
-    memory_format: str = "auto"
-    compile: str = "none"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -116,8 +115,14 @@ def train_stage(
     init_model: str | Path | None = None,
     device: str = "auto",
     threads: int = 1,
+    memory_format: str = "auto",
+    compile_mode: str = "none",
 ) -> list[dict[str, float]]:
-    """Train ``stage`` on split ``split`` of ``dataset``; write the model and metrics CSV."""
+    """Train ``stage`` on split ``split`` of ``dataset``; write the model and metrics CSV.
+
+    ``device``, ``threads``, ``memory_format`` and ``compile_mode`` say how to run, not what to
+    compute (``mgat.engine.device``); they stay out of the settings and the resume fingerprint.
+    """
     if stage not in STAGES:
         raise ConfigError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
     if stage != "baseline" and init_model is None:
@@ -174,8 +179,8 @@ def train_stage(
         )
         init_digest = sha256_file(init_model)
 
-    layout = memory_format(settings.memory_format, target)
-    model = prepare_model(model, target, layout, settings.compile)
+    layout = choose_memory_format(memory_format, target)
+    model = prepare_model(model, target, layout, compile_mode)
     optimizer, scheduler = build_optimizer(model, settings)
     fingerprint = _fingerprint(stage, dataset, split, record["sha256"], settings, init_digest)
     log.info(
