@@ -163,7 +163,7 @@ def extract_features(
     width: int | None = None,
     sampling: str = "evenly",
     seq_len: int = 15,
-    batch_size: int = 128,
+    batch_size: int = 256,  # the CLI's and the schema's default too
     sample_persons: int = 8,
     sample_frames: int = 8,
     device: str = "auto",

@@ -92,16 +92,18 @@ class _Limits:
     ids: int  # default number of identities
     ids_min: int
     ids_max: int
-    even: bool
+    even: bool  # the identity count must be even (iLIDS-VID's halves)
     frames: tuple[int, int] | None  # default tracklet length range (None: image dataset)
     frames_max: int  # largest tracklet length the file names can hold
 
 
 LIMITS = {
-    "market1501": _Limits(12, 4, 700, False, None, 0),
-    "mars": _Limits(8, 4, 700, False, (2, 8), 999),
-    "ilidsvid": _Limits(16, 4, 900, True, (8, 16), 9000),
-    "prid2011": _Limits(16, 4, 200, False, (8, 40), 9999),
+    "market1501": _Limits(ids=12, ids_min=4, ids_max=700, even=False, frames=None, frames_max=0),
+    "mars": _Limits(ids=8, ids_min=4, ids_max=700, even=False, frames=(2, 8), frames_max=999),
+    "ilidsvid": _Limits(ids=16, ids_min=4, ids_max=900, even=True, frames=(8, 16), frames_max=9000),
+    "prid2011": _Limits(
+        ids=16, ids_min=4, ids_max=200, even=False, frames=(8, 40), frames_max=9999
+    ),
 }
 
 
