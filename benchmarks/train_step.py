@@ -29,7 +29,7 @@ from mgat.engine.stages import StageSettings, build_optimizer
 from mgat.engine.steps import BaselineStep, GraphStep
 from mgat.losses import OptimizationFeedbackLoss, identity_loss
 from mgat.models import MaskedGraphAttention, ReidNet
-from mgat.runtime import COMPILE_MODES, MEMORY_FORMATS
+from mgat.runtime import add_runtime_options
 
 
 def interleaved(
@@ -67,14 +67,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="auto")
-    parser.add_argument(
-        "--memory-format", choices=MEMORY_FORMATS, default="auto",
-        help="auto: channels_last on CUDA, contiguous on the CPU (train.memory_format)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--compile", choices=COMPILE_MODES, default="none",
-        help="torch.compile of the trunk on CUDA (train.compile)",
-    )  # fmt: skip
+    add_runtime_options(parser)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 

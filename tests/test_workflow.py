@@ -217,16 +217,6 @@ def test_one_split_datasets_repeat_with_seeds(tmp_path: Path) -> None:
     assert counts["evaluate"] == 9 and counts["aggregate"] == 1
 
 
-def test_sweep_of_a_dataset_that_does_not_run_is_one_line(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("datasets: [mars]\nsweep: {datasets: [ilidsvid]}\n")
-    result = snakemake(tmp_path, "-n", "--configfile", str(bad))
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [
-        "invalid config: sweep.datasets: ['ilidsvid'] are not among datasets ['mars']"
-    ]
-
-
 @pytest.mark.parametrize("config", ["config.yaml", "demo.yaml"])
 def test_lint_is_clean(config: str) -> None:
     result = snakemake(REPO, "--lint", "--configfile", str(REPO / "config" / config))
@@ -234,15 +224,27 @@ def test_lint_is_clean(config: str) -> None:
     assert "Congratulations" in result.stdout + result.stderr
 
 
-def test_invalid_config_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "data:\n  sourse: real\n",
+            "invalid config: data: Additional properties are not allowed ('sourse' was "
+            "unexpected); see workflow/schemas/config.schema.yaml",
+        ),
+        (
+            "datasets: [mars]\nsweep: {datasets: [ilidsvid]}\n",
+            "invalid config: sweep.datasets: ['ilidsvid'] are not among datasets ['mars']",
+        ),
+    ],
+    ids=["unknown key", "sweep of a dataset that does not run"],
+)
+def test_invalid_config_is_one_line(tmp_path: Path, text: str, line: str) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("data:\n  sourse: real\n")
+    bad.write_text(text)
     result = snakemake(tmp_path, "-n", "--configfile", str(bad))
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [
-        "invalid config: data: Additional properties are not allowed ('sourse' was unexpected); "
-        "see workflow/schemas/config.schema.yaml"
-    ]
+    assert result.stderr.strip().splitlines() == [line]
 
 
 def test_synthetic_sizes_left_out_take_each_datasets_own_defaults(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from mgat import __version__
 from mgat.errors import ConfigError, MgatError
 from mgat.jobs import configure_logging
-from mgat.runtime import COMPILE_MODES, MEMORY_FORMATS
+from mgat.runtime import add_runtime_options
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -240,14 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint", help="resumable checkpoint (default: OUT.checkpoint)")
     train.add_argument("--device", default="auto")
     train.add_argument("--threads", type=_count(1), default=1)
-    train.add_argument(
-        "--memory-format", choices=MEMORY_FORMATS, default="auto",
-        help="auto: channels_last on CUDA, contiguous on the CPU",
-    )  # fmt: skip
-    train.add_argument(
-        "--compile", choices=COMPILE_MODES, default="none",
-        help="torch.compile the trunk on CUDA (reduce-overhead: CUDA graphs)",
-    )  # fmt: skip
+    add_runtime_options(train)
     train.set_defaults(func=_train)
 
     extract = commands.add_parser("extract", help="query and gallery features of one split")
