@@ -205,7 +205,8 @@ def test_kill_and_resume_gives_identical_weights(market, tmp_path: Path) -> None
 def test_repeated_runs_are_identical_on_the_cpu(market, tmp_path: Path) -> None:
     """Determinism: the same config trained twice (both stages) on the CPU gives the same
     weights, losses, features and metrics (docs/protocol.md says what holds on CUDA)."""
-    from mgat.features import extract_features, load_features
+    from mgat.featurefile import load_features
+    from mgat.features import extract_features
     from mgat.metrics.evaluation import evaluate_split
 
     root, splits = market

@@ -15,7 +15,8 @@ from mgat.data.splits import write_splits
 from mgat.data.synthetic import synthesize
 from mgat.engine import StageSettings, train_stage
 from mgat.errors import ConfigError
-from mgat.features import extract_features, load_features, select_frames
+from mgat.featurefile import load_features
+from mgat.features import extract_features, select_frames
 from mgat.metrics.evaluation import aggregate_splits, evaluate_split
 from mgat.models.saved import load_reid_model
 
@@ -220,3 +221,24 @@ def test_damaged_evaluation_is_one_line_naming_its_rule(tmp_path: Path, content:
         aggregate_splits([bad], tmp_path / "m.json", tmp_path / "m.csv", data_source="synthetic")
     assert "\n" not in str(err.value)
     assert not (tmp_path / "m.json").exists() and not (tmp_path / "m.csv").exists()
+
+
+def test_figure4_distances_read_the_features_file(trained, tmp_path: Path) -> None:
+    from scipy.spatial.distance import cdist
+
+    from mgat.errors import DataError
+    from mgat.featurefile import figure4_distances
+
+    extract(trained, tmp_path / "a.npz")
+    extract(trained, tmp_path / "b.npz", sampling="all")
+    base, refined, pids = figure4_distances(tmp_path / "a.npz", tmp_path / "b.npz")
+    sample = load_features(tmp_path / "a.npz")["sample_features"].astype(np.float64)
+    np.testing.assert_allclose(base, cdist(sample, sample), atol=1e-9)
+    assert np.allclose(np.diag(refined), 0) and len(pids) == base.shape[0] == 6
+    other = tmp_path / "c.npz"
+    extract_features(
+        trained["model"], dataset="mars", root=trained["root"], splits_file=trained["splits"],
+        split=0, out=other, seq_len=4, device="cpu", sample_persons=1, sample_frames=3,
+    )  # fmt: skip
+    with pytest.raises(DataError, match="different sample frames"):
+        figure4_distances(tmp_path / "a.npz", other)

@@ -14,9 +14,7 @@ and a fixed sample of M persons x K frames for the distance matrices of Figure 4
 
 from __future__ import annotations
 
-import json
 import logging
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,8 +30,9 @@ from mgat.data.frames import FrameDataset
 from mgat.data.splits import load_split
 from mgat.data.transforms import test_transform
 from mgat.engine.device import autocast, loader_workers, memory_format, resolve_device
-from mgat.errors import ConfigError, DataError
-from mgat.io import ensure_writable, save_npz_atomic
+from mgat.errors import ConfigError
+from mgat.featurefile import write_features
+from mgat.io import ensure_writable
 from mgat.metrics import calinski_harabasz
 from mgat.models.saved import load_saved_model
 from mgat.provenance import device_name, environment
@@ -268,7 +267,7 @@ def extract_features(
             training=saved.get("provenance"),
         ),
     }
-    save_npz_atomic(out, meta=np.asarray(json.dumps(meta)), **arrays)
+    write_features(out, meta, arrays)
     log.info(
         "%s split %d: %d query, %d gallery tracklets",
         dataset,
@@ -277,43 +276,3 @@ def extract_features(
         len(data.gallery),
     )
     return meta
-
-
-def load_features(path: str | Path) -> dict[str, Any]:
-    """Read a features file written by :func:`extract_features` (arrays plus ``meta``)."""
-    try:
-        with np.load(path, allow_pickle=False) as content:
-            arrays = {key: content[key] for key in content.files}
-        arrays["meta"] = json.loads(str(arrays["meta"]))
-    except FileNotFoundError:
-        raise DataError(
-            f"features file {path} not found; extract it first (mgat extract, or rule "
-            "extract_features)"
-        ) from None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise DataError(
-            f"{path} is not a features file written by mgat ({type(err).__name__}); "
-            "delete it and extract it again (rule extract_features)"
-        ) from err
-    return arrays
-
-
-def sample_distances(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Euclidean distances between the Figure-4 sample frames of a features file, and their
-    person ids (grouped by person)."""
-    data = load_features(path)
-    sample = torch.as_tensor(data["sample_features"], dtype=torch.float64)
-    return torch.cdist(sample, sample).numpy(), data["sample_pids"]
-
-
-def figure4_distances(
-    baseline: str | Path, mgat: str | Path
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distance matrices of the same sample frames under the baseline and the MGAT model."""
-    base, pids = sample_distances(baseline)
-    refined, refined_pids = sample_distances(mgat)
-    if not np.array_equal(pids, refined_pids):
-        raise DataError(
-            f"{baseline} and {mgat} hold different sample frames; extract both from one split"
-        )
-    return base, refined, pids

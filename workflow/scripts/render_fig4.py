@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
 
-from mgat.features import figure4_distances
+from mgat.featurefile import figure4_distances
 from mgat.jobs import job
 from mgat.render.figures import plot_distance_matrices
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from mgat.data.fetch import sha256_file
 from mgat.errors import DataError
-from mgat.features import load_features
+from mgat.featurefile import load_features
 from mgat.io import ensure_writable, read_json, write_json_atomic, write_text_atomic
 from mgat.metrics.rank import rank_metrics, squared_euclidean
 from mgat.provenance import file_digest, write_provenance
