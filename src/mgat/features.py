@@ -98,9 +98,11 @@ def _frame_features(
     batch_size: int,
     workers: int,
     device: torch.device,
+    layout: torch.memory_format,
     desc: str,
 ) -> torch.Tensor:
-    """Post-BN features [len(paths), d] in float32 on the CPU."""
+    """Post-BN features [len(paths), d] in float32 on the CPU; batches in the model's
+    ``layout``."""
     dataset = FrameDataset([(p, 0, 0) for p in paths], test_transform(height, width))
     loader = DataLoader(
         dataset,
@@ -112,9 +114,7 @@ def _frame_features(
     )
     chunks = []
     for images, *_rest in tqdm(loader, desc=desc, mininterval=10.0, leave=False):
-        batch = images.to(device, non_blocking=True)
-        if device.type == "cuda":
-            batch = batch.contiguous(memory_format=torch.channels_last)
+        batch = images.to(device, non_blocking=True).contiguous(memory_format=layout)
         with autocast(device):
             features = model(batch)
         chunks.append(features.float().cpu())
@@ -213,7 +213,7 @@ def extract_features(
     for name, items in (("query", data.query), ("gallery", data.gallery)):
         paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
         frames = _frame_features(
-            model, paths, height, width, batch_size, workers, target, f"{dataset} {name}"
+            model, paths, height, width, batch_size, workers, target, layout, f"{dataset} {name}"
         )
         chosen = frames[torch.as_tensor(frame_ids)]  # one row per (tracklet, chosen frame)
         arrays[f"{name}_features"] = _pool(chosen, owners, len(items))
