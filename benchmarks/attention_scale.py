@@ -24,7 +24,7 @@ from mgat.data.frames import FrameDataset, flatten_frames, person_index
 from mgat.data.registry import open_dataset
 from mgat.data.samplers import PKSampler
 from mgat.data.splits import read_splits, select_split
-from mgat.data.transforms import test_transform
+from mgat.data.transforms import model_input, test_transform
 from mgat.engine.diagnostics import attention_statistics
 from mgat.losses import OptimizationFeedbackLoss, identity_loss
 from mgat.models import MaskedGraphAttention
@@ -43,7 +43,8 @@ def one_batch(args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tensor]:
     indices = next(iter(sampler))
     images = FrameDataset(samples, test_transform(args.height, args.width))
     batch = [images[i] for i in indices]
-    return torch.stack([b[0] for b in batch]), torch.tensor([b[1] for b in batch])
+    images = model_input(torch.stack([b[0] for b in batch]), torch.device("cpu"))
+    return images, torch.tensor([b[1] for b in batch])
 
 
 def measure(model, images, labels, features: str, gammas: list[float]) -> dict:

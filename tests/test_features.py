@@ -70,13 +70,14 @@ def test_tracklet_feature_is_the_mean_of_its_frames(trained, tmp_path: Path) -> 
 
     from mgat.data.registry import open_dataset
     from mgat.data.splits import read_splits
-    from mgat.data.transforms import test_transform
+    from mgat.data.transforms import model_input, test_transform
 
     split = read_splits(trained["splits"], "mars")["splits"][0]
     first = open_dataset("mars", trained["root"]).load(split).query[0]
     model = load_reid_model(trained["model"]).eval()
     transform = test_transform(32, 16)
     frames = torch.stack([transform(Image.open(p).convert("RGB")) for p in first.paths])
+    frames = model_input(frames, torch.device("cpu"))
     with torch.no_grad():
         expected = model(frames).mean(dim=0).numpy()
     np.testing.assert_allclose(data["query_features"][0], expected, rtol=1e-4, atol=1e-4)

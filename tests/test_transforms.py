@@ -30,17 +30,42 @@ def write_png(path: Path, seed: int, size: tuple[int, int] = (24, 48)) -> str:
 # ---------------------------------------------------------------- transforms
 
 
+def normalised(image: torch.Tensor) -> torch.Tensor:
+    return transforms.model_input(image[None], CPU)[0]
+
+
 def test_train_transform_shape_and_normalisation() -> None:
     gray = Image.new("RGB", (64, 128), (124, 116, 104))  # ~ImageNet mean in 0..255
-    out = transforms.train_transform()(gray)
-    assert out.shape == (3, 256, 128)
+    raw = transforms.train_transform()(gray)
+    assert raw.shape == (3, 256, 128) and raw.dtype == torch.uint8  # the loader ships bytes
+    out = normalised(raw)
     assert out.dtype == torch.float32
     assert out.abs().max() < 0.01
-    white = transforms.test_transform(32, 16)(Image.new("RGB", (10, 20), (255, 255, 255)))
+    white = normalised(transforms.test_transform(32, 16)(Image.new("RGB", (10, 20), "white")))
     assert white.shape == (3, 32, 16)
     stats = zip(transforms.IMAGENET_MEAN, transforms.IMAGENET_STD, strict=True)
     expected = [(1 - m) / s for m, s in stats]
     assert torch.allclose(white.mean(dim=(1, 2)), torch.tensor(expected), atol=1e-4)
+
+
+def test_model_input_equals_normalising_each_image_in_float64(tmp_path: Path) -> None:
+    """The batch path (uint8 -> device -> scale, normalise, layout) against the definition
+    (x / 255 - mean) / std in float64, image by image, in both layouts."""
+    images = torch.stack(
+        [
+            transforms.test_transform(16, 8)(Image.open(write_png(tmp_path / f"{i}.png", i)))
+            for i in range(3)
+        ]
+    )
+    mean = torch.tensor(transforms.IMAGENET_MEAN, dtype=torch.float64)[:, None, None]
+    std = torch.tensor(transforms.IMAGENET_STD, dtype=torch.float64)[:, None, None]
+    expected = torch.stack([(im.double() / 255 - mean) / std for im in images])
+    for layout in (torch.contiguous_format, torch.channels_last):
+        out = transforms.model_input(images, CPU, layout)
+        assert out.dtype == torch.float32 and out.is_contiguous(memory_format=layout)
+        torch.testing.assert_close(out.double(), expected, rtol=0, atol=1e-6)
+    with pytest.raises(TypeError, match="uint8"):
+        transforms.model_input(images.float(), CPU)
 
 
 def test_flip_follows_torch_seed(tmp_path: Path) -> None:
@@ -180,3 +205,4 @@ def test_loader_pin_memory_only_on_cuda(samples) -> None:
     assert len(loader) == len(sampler)
     cuda = make_loader(dataset, sampler, 1, torch.device("cuda"), seed=0, epoch=0)
     assert cuda.pin_memory is True  # configured only; nothing is loaded here
+    assert cuda.prefetch_factor == 4

@@ -15,9 +15,10 @@ and a fixed sample of M persons x K frames for the distance matrices of Figure 4
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from mgat.data.base import Item
 from mgat.data.fetch import sha256_file
 from mgat.data.frames import FrameDataset
 from mgat.data.splits import load_split
-from mgat.data.transforms import test_transform
+from mgat.data.transforms import model_input, test_transform
 from mgat.engine.device import autocast, loader_workers, memory_format, resolve_device
 from mgat.errors import ConfigError
 from mgat.featurefile import write_features
@@ -89,8 +90,20 @@ def _frame_table(
     return paths, np.asarray(frame_ids), np.asarray(owners)
 
 
+#: Batches of features kept on the device between copies to the host: copying each batch back
+#: would wait for its forward pass and leave the GPU idle while the next batch is prepared.
+FLUSH_EVERY = 32
+
+
+class FrameFeatures(NamedTuple):
+    """Features of a list of frames, and the rate they were computed at."""
+
+    features: torch.Tensor  # [frames, d], float32, on the CPU
+    frames_per_s: float | None  # in steady state (see frame_features); None: too few batches
+
+
 @torch.no_grad()
-def _frame_features(
+def frame_features(
     model: torch.nn.Module,
     paths: list[str],
     height: int,
@@ -100,9 +113,9 @@ def _frame_features(
     device: torch.device,
     layout: torch.memory_format,
     desc: str,
-) -> torch.Tensor:
-    """Post-BN features [len(paths), d] in float32 on the CPU; batches in the model's
-    ``layout``."""
+) -> FrameFeatures:
+    """Post-BN features of ``paths``, run in batches in the model's ``layout``, and the steady
+    rate: without the first batch of each worker, which waits for the loader to start."""
     dataset = FrameDataset([(p, 0, 0) for p in paths], test_transform(height, width))
     loader = DataLoader(
         dataset,
@@ -112,13 +125,27 @@ def _frame_features(
         pin_memory=device.type == "cuda",
         prefetch_factor=4 if workers > 0 and device.type == "cuda" else None,
     )
-    chunks = []
-    for images, *_rest in tqdm(loader, desc=desc, mininterval=10.0, leave=False):
-        batch = images.to(device, non_blocking=True).contiguous(memory_format=layout)
+    chunks: list[torch.Tensor] = []
+    pending: list[torch.Tensor] = []
+    warm_up = max(workers, 1)  # the loader's start-up: each worker's first batch
+    started, counted = time.perf_counter(), 0
+    for b, (images, *_rest) in enumerate(tqdm(loader, desc=desc, mininterval=10.0, leave=False)):
+        if b == warm_up:
+            started = time.perf_counter()
+        counted += images.shape[0] if b >= warm_up else 0
         with autocast(device):
-            features = model(batch)
-        chunks.append(features.float().cpu())
-    return torch.cat(chunks) if chunks else torch.empty(0, model.feature_dim)
+            pending.append(model(model_input(images, device, layout)).float())
+        if len(pending) == FLUSH_EVERY:
+            chunks.append(torch.cat(pending).cpu())
+            pending.clear()
+    if pending:
+        chunks.append(torch.cat(pending).cpu())
+    seconds = time.perf_counter() - started
+    rate = counted / seconds if counted and seconds > 0 else None
+    if rate is not None:
+        log.info("%s: %d frames, %.0f frames/s in steady state", desc, len(paths), rate)
+    features = torch.cat(chunks) if chunks else torch.empty(0, model.feature_dim)
+    return FrameFeatures(features, rate)
 
 
 def _pool(chosen: torch.Tensor, owners: np.ndarray, n: int) -> np.ndarray:
@@ -212,7 +239,7 @@ def extract_features(
     distinct: dict[str, tuple[torch.Tensor, int]] = {}
     for name, items in (("query", data.query), ("gallery", data.gallery)):
         paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
-        frames = _frame_features(
+        frames, _rate = frame_features(
             model, paths, height, width, batch_size, workers, target, layout, f"{dataset} {name}"
         )
         chosen = frames[torch.as_tensor(frame_ids)]  # one row per (tracklet, chosen frame)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mgat.data.frames import make_loader
+from mgat.data.transforms import model_input
 from mgat.engine.checkpoint import load, rng_state, save_atomic, seed_everything, set_rng_state
 from mgat.engine.device import autocast
 from mgat.errors import MgatError
@@ -29,6 +31,9 @@ log = logging.getLogger(__name__)
 #: A stage's step: (model, images, person ids) -> named scalar tensors; "loss" is optimised and
 #: "correct" counts correctly classified images.
 Step = Callable[[nn.Module, torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
+
+#: The module torch loads once a compiled function runs as CUDA graphs.
+CUDA_GRAPH_TREES = "torch._inductor.cudagraph_trees"
 
 #: How often (iterations) the loop synchronises with the device to look for a non-finite loss.
 FINITE_CHECK_EVERY = 25
@@ -151,7 +156,7 @@ def _train_epoch(
     started = time.perf_counter()
     progress = tqdm(loader, desc=f"{stage} epoch {epoch}", mininterval=10.0, leave=False)
     for iteration, (images, pids, *_rest) in enumerate(progress):
-        images = images.to(device, non_blocking=True).contiguous(memory_format=layout)
+        images = model_input(images, device, layout)
         pids = pids.to(device, non_blocking=True)
         out = optimise(model, step, optimizer, images, pids, device)
         loss = out["loss"]
@@ -191,7 +196,11 @@ def optimise(
     """One optimisation step: the stage's step under autocast, backward, SGD update.
 
     No host-device synchronisation happens here; the loop checks finiteness periodically.
+    Where CUDA graphs are in use (a trunk compiled with ``reduce-overhead``), each call starts
+    a new iteration of them: the previous step's outputs are no longer needed.
     """
+    if CUDA_GRAPH_TREES in sys.modules:
+        torch.compiler.cudagraph_mark_step_begin()
     with autocast(device):
         out = step(model, images, pids)
     optimizer.zero_grad(set_to_none=True)
