@@ -221,7 +221,6 @@ def test_repeated_runs_are_identical_on_the_cpu(market, tmp_path: Path) -> None:
         extract_features(
             model, dataset="market1501", root=root, splits_file=splits, split=0,
             out=folder / "f.npz", seq_len=2, batch_size=5, device="cpu",
-            sample_persons=2, sample_frames=2,
         )  # fmt: skip
         metrics = evaluate_split(folder / "f.npz", folder / "e.json", model="mgat")
         weights = load_reid_model(model).state_dict()

@@ -16,7 +16,7 @@ from mgat.data.synthetic import synthesize
 from mgat.engine import StageSettings, train_stage
 from mgat.errors import ConfigError
 from mgat.featurefile import load_features
-from mgat.features import extract_features, select_frames
+from mgat.features import extract_features, figure4_distances, figure4_sample, select_frames
 from mgat.metrics.evaluation import aggregate_splits, evaluate_split
 from mgat.models.saved import load_reid_model
 
@@ -55,8 +55,7 @@ def extract(trained, out: Path, **options) -> dict:
     options = {"seq_len": 4, **options}
     return extract_features(
         trained["model"], dataset="mars", root=trained["root"], splits_file=trained["splits"],
-        split=0, out=out, height=32, width=16, batch_size=7, device="cpu",
-        sample_persons=2, sample_frames=3, **options,
+        split=0, out=out, height=32, width=16, batch_size=7, device="cpu", **options,
     )  # fmt: skip
 
 
@@ -64,7 +63,7 @@ def test_tracklet_feature_is_the_mean_of_its_frames(trained, tmp_path: Path) -> 
     meta = extract(trained, tmp_path / "f.npz", sampling="all")
     data = load_features(tmp_path / "f.npz")
     assert data["query_features"].shape == (meta["num_query"], 512)
-    assert data["sample_features"].shape == (6, 512) and len(set(data["sample_pids"])) == 2
+    assert not [key for key in data if key.startswith("sample")]  # Figure 4 runs its own
     # Recompute the first query tracklet by hand from its frames.
     from PIL import Image
 
@@ -93,11 +92,9 @@ def test_chi_and_figure4_count_each_distinct_frame_once(trained, tmp_path: Path)
     once = extract(trained, tmp_path / "a.npz", sampling="all")
     assert padded["chi_query"] == pytest.approx(once["chi_query"], rel=1e-5)
     assert padded["chi_gallery"] == pytest.approx(once["chi_gallery"], rel=1e-5)
-    sample_padded = load_features(tmp_path / "p.npz")
-    sample_once = load_features(tmp_path / "a.npz")
-    paths = sample_padded["sample_paths"].tolist()
-    assert len(paths) == 6 and len(set(paths)) == 6
-    assert paths == sample_once["sample_paths"].tolist()
+    _, pids, paths = figure4(trained, sampling="evenly", seq_len=12)
+    assert len(paths) == 6 and len(set(paths)) == 6 and len(set(pids.tolist())) == 2
+    assert paths == figure4(trained, sampling="all")[2]
 
 
 def test_official_protocol_gallery_includes_queries(trained, tmp_path: Path) -> None:
@@ -201,7 +198,6 @@ def test_input_size_defaults_to_the_trained_one(trained, tmp_path: Path) -> None
     extract_features(
         trained["model"], dataset="mars", root=trained["root"], splits_file=trained["splits"],
         split=0, out=tmp_path / "d.npz", seq_len=4, batch_size=7, device="cpu",
-        sample_persons=2, sample_frames=3,
     )  # fmt: skip
     assert explicit["num_query"] > 0
     np.testing.assert_array_equal(
@@ -224,22 +220,38 @@ def test_damaged_evaluation_is_one_line_naming_its_rule(tmp_path: Path, content:
     assert not (tmp_path / "m.json").exists() and not (tmp_path / "m.csv").exists()
 
 
-def test_figure4_distances_read_the_features_file(trained, tmp_path: Path) -> None:
+def figure4(trained, **options):
+    """Figure 4's sample of the trained model: 2 persons x 3 frames unless told otherwise."""
+    options = {"seq_len": 4, "persons": 2, "frames": 3, **options}
+    return figure4_sample(
+        trained["model"], dataset="mars", root=trained["root"], splits_file=trained["splits"],
+        split=0, height=32, width=16, device="cpu", **options,
+    )  # fmt: skip
+
+
+def test_figure4_runs_the_model_on_its_sample_frames_only(trained) -> None:
+    from PIL import Image
     from scipy.spatial.distance import cdist
 
-    from mgat.errors import DataError
-    from mgat.featurefile import figure4_distances
+    from mgat.data.transforms import model_input, test_transform
 
-    extract(trained, tmp_path / "a.npz")
-    extract(trained, tmp_path / "b.npz", sampling="all")
-    base, refined, pids = figure4_distances(tmp_path / "a.npz", tmp_path / "b.npz")
-    sample = load_features(tmp_path / "a.npz")["sample_features"].astype(np.float64)
-    np.testing.assert_allclose(base, cdist(sample, sample), atol=1e-9)
-    assert np.allclose(np.diag(refined), 0) and len(pids) == base.shape[0] == 6
-    other = tmp_path / "c.npz"
-    extract_features(
-        trained["model"], dataset="mars", root=trained["root"], splits_file=trained["splits"],
-        split=0, out=other, seq_len=4, device="cpu", sample_persons=1, sample_frames=3,
+    features, pids, paths = figure4(trained)
+    model = load_reid_model(trained["model"]).eval()
+    transform = test_transform(32, 16)
+    images = torch.stack([transform(Image.open(p).convert("RGB")) for p in paths])
+    with torch.no_grad():
+        expected = model(model_input(images, torch.device("cpu"))).numpy()
+    np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-4)
+    assert pids.tolist() == sorted(pids.tolist()) and len(set(pids.tolist())) == 2
+    # Both models of a split are shown on the same frames; with one model twice, the same
+    # matrix, that of the sample's features.
+    keywords = dict(
+        dataset="mars", root=trained["root"], splits_file=trained["splits"], split=0,
+        height=32, width=16, seq_len=4, persons=2, frames=3, device="cpu",
     )  # fmt: skip
-    with pytest.raises(DataError, match="different sample frames"):
-        figure4_distances(tmp_path / "a.npz", other)
+    base, refined, matrix_pids = figure4_distances(trained["model"], trained["model"], **keywords)
+    np.testing.assert_allclose(base, cdist(features, features), atol=1e-4)
+    np.testing.assert_array_equal(base, refined)
+    np.testing.assert_array_equal(matrix_pids, pids)
+    with pytest.raises(ConfigError, match="persons must be a positive integer"):
+        figure4(trained, persons=0)

@@ -274,13 +274,13 @@ def test_deterministic(tmp_path: Path, dataset: str) -> None:
 
 def test_frames_written_in_shuffled_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     saved: list[Path] = []
-    original = layouts._Ctx.save
+    original = layouts.Context.save
 
-    def record(self: layouts._Ctx, img: Image.Image, path: Path) -> None:
+    def record(self: layouts.Context, img: Image.Image, path: Path) -> None:
         saved.append(path)
         original(self, img, path)
 
-    monkeypatch.setattr(layouts._Ctx, "save", record)
+    monkeypatch.setattr(layouts.Context, "save", record)
     synthesize("ilidsvid", tmp_path, ids=4, min_frames=10, max_frames=12)
     by_folder = defaultdict(list)
     for p in saved:
@@ -304,7 +304,7 @@ def test_existing_target_and_failure_leave_no_temp(
         (root / "partial.txt").write_text("x")
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(layouts.WRITERS, "mars", boom)
+    monkeypatch.setattr("mgat.data.mars.synthetic.write", boom)
     with pytest.raises(RuntimeError):
         synthesize("mars", out, ids=4)
     assert sorted(p.name for p in out.iterdir()) == ["market1501"]

@@ -92,6 +92,21 @@ def test_changing_gamma_reruns_exactly_stage_2(demo_run: Path) -> None:
         assert untouched not in counts, untouched
 
 
+def test_changing_figure4_reruns_only_figure4(demo_run: Path) -> None:
+    """Figure 4 runs its own sample of frames: its settings rerun it and no extraction."""
+    changed = demo_run / "fig4.yaml"
+    changed.write_text("evaluation: {fig4_persons: 3, fig4_samples: 2}\n")
+    result = snakemake(
+        demo_run, "-n", "--quiet", "rules", "--configfile", str(REPO / "config" / "demo.yaml"),
+        str(changed), "--config", "results=out",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line.split() for line in result.stdout.splitlines()]
+    counts = {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()}
+    assert counts.pop("render_fig4") == 4, counts
+    assert set(counts) <= {"all", "total"}, counts
+
+
 @pytest.mark.workflow
 def test_demo_html_report(demo_run: Path) -> None:
     result = snakemake(

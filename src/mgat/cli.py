@@ -179,8 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--min-frames", type=int, help="shortest tracklet (video datasets)")
     synth.add_argument("--max-frames", type=int, help="longest tracklet (video datasets)")
+    split_files = sorted({f for info in DATASETS.values() for f in info.synthetic.split_files})
     synth.add_argument(
-        "--split-file", choices=["json", "mat"], help="prid2011: also write this split file"
+        "--split-file", choices=split_files, help="also write this split file (prid2011)"
     )
     synth.set_defaults(func=_synth)
 

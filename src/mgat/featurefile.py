@@ -1,7 +1,7 @@
-"""The features file: what extraction writes and evaluation and Figure 4 read.
+"""The features file: what extraction writes and evaluation reads.
 
 A numpy ``.npz`` with the pooled query and gallery features, their ids, cameras and first
-paths, the Figure-4 sample of distinct test frames, ``gallery_in_query`` (MARS), and a JSON
+paths, ``gallery_in_query`` (MARS), and a JSON
 ``meta`` record (dataset, split, protocol, CHI, attention, provenance). It sits below both the
 extraction (``mgat.features``) and the metrics, so neither imports the other.
 """
@@ -42,25 +42,3 @@ def load_features(path: str | Path) -> dict[str, Any]:
             "delete it and extract it again (rule extract_features)"
         ) from err
     return arrays
-
-
-def sample_distances(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Euclidean distances between the Figure-4 sample frames of a features file, and their
-    person ids (grouped by person)."""
-    data = load_features(path)
-    sample = np.asarray(data["sample_features"], dtype=np.float64)
-    squared = ((sample[:, None, :] - sample[None, :, :]) ** 2).sum(axis=-1)
-    return np.sqrt(squared), data["sample_pids"]
-
-
-def figure4_distances(
-    baseline: str | Path, mgat: str | Path
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distance matrices of the same sample frames under the baseline and the MGAT model."""
-    base, pids = sample_distances(baseline)
-    refined, refined_pids = sample_distances(mgat)
-    if not np.array_equal(pids, refined_pids):
-        raise DataError(
-            f"{baseline} and {mgat} hold different sample frames; extract both from one split"
-        )
-    return base, refined, pids

@@ -8,8 +8,9 @@ features. Frames of a tracklet are chosen by ``sampling``: ``evenly`` (torchreid
 
 Besides the pooled query and gallery features, a features file holds what only frame-level
 features can give: the Calinski-Harabasz index of the probe and gallery sets (Table 1; with one
-tracklet per person and camera, iLIDS-VID and PRID2011 have no tracklet-level clusters to score)
-and a fixed sample of M persons x K frames for the distance matrices of Figure 4.
+tracklet per person and camera, iLIDS-VID and PRID2011 have no tracklet-level clusters to score).
+Figure 4's sample of M persons x K frames is run by :func:`figure4_sample`, in the Figure 4 job,
+so that its settings do not rerun extractions.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from mgat.data.base import Item
+from mgat.data.base import DatasetSplit, Item
 from mgat.data.fetch import sha256_file
 from mgat.data.frames import FrameDataset
+from mgat.data.registry import dataset_info
 from mgat.data.splits import load_split
 from mgat.data.transforms import model_input, test_transform
 from mgat.engine.device import autocast, loader_workers, memory_format, resolve_device
@@ -41,10 +43,6 @@ from mgat.provenance import device_name, environment
 log = logging.getLogger(__name__)
 
 SAMPLING = ("evenly", "all")
-
-
-#: Datasets whose kit gallery includes the query tracklets (torchreid's leaves them out).
-QUERY_IN_KIT_GALLERY = ("mars",)
 
 
 def _first_path(item: Item) -> str:
@@ -176,6 +174,56 @@ def _sample_persons(pids: np.ndarray, persons: int, samples: int, seed: int) -> 
     return np.asarray(rows, dtype=np.int64)
 
 
+class _Opened(NamedTuple):
+    """A trained model ready to run on one split's test sets."""
+
+    model: torch.nn.Module
+    saved: dict[str, Any]
+    device: torch.device
+    layout: torch.memory_format
+    height: int
+    width: int
+    data: DatasetSplit  # MARS: the kit's gallery, which holds the queries too
+    workers: int
+
+
+def _open(
+    model_path: str | Path,
+    dataset: str,
+    root: str | Path,
+    splits_file: str | Path,
+    split: int,
+    protocol: str,
+    height: int | None,
+    width: int | None,
+    sampling: str,
+    numbers: dict[str, int],
+    device: str,
+    threads: int,
+) -> _Opened:
+    """Check the options, load the model in its layout and the split's test sets."""
+    if sampling not in SAMPLING:
+        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
+    for name, value in {**numbers, "threads": threads}.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    torch.set_num_threads(threads)
+    target = resolve_device(device)
+    model, saved = load_saved_model(model_path)
+    layout = memory_format("auto", target)  # channels_last on CUDA
+    model = model.to(device=target, memory_format=layout).eval()
+    # The input size the model was trained at, unless told otherwise.
+    trained = saved.get("settings") or {}
+    height = int(trained.get("height", 256)) if height is None else height
+    width = int(trained.get("width", 128)) if width is None else width
+    # One extraction serves both galleries: MARS's kit gallery holds every test tracklet, the
+    # torchreid one the same minus the queries (``gallery_in_query`` marks them).
+    loaded = "official" if dataset_info(dataset).query_in_kit_gallery else protocol
+    data = load_split(dataset, root, splits_file, split, protocol=loaded)
+    workers = loader_workers(threads, target)
+    return _Opened(model, saved, target, layout, height, width, data, workers)
+
+
 def extract_features(
     model_path: str | Path,
     *,
@@ -190,8 +238,6 @@ def extract_features(
     sampling: str = "evenly",
     seq_len: int = 15,
     batch_size: int = 256,  # the CLI's and the schema's default too
-    sample_persons: int = 8,
-    sample_frames: int = 8,
     device: str = "auto",
     threads: int = 1,
     run: int | None = None,
@@ -203,45 +249,30 @@ def extract_features(
     several times with different seeds); it is recorded, and the evaluation reports by it.
 
     ``out`` (``.npz``) holds ``{query,gallery}_{features,pids,camids,paths}``, the frame-level
-    CHI of each set over its distinct frames (``chi_query``, ``chi_gallery``), the Figure-4
-    sample of distinct test frames (``sample_features``, ``sample_pids``, ``sample_paths``),
+    CHI of each set over its distinct frames (``chi_query``, ``chi_gallery``),
     ``gallery_in_query`` (MARS: the gallery is the kit's, and these items are the queries that
     the torchreid ``protocol`` leaves out) and a JSON ``meta`` record. Returns ``meta``.
     """
-    if sampling not in SAMPLING:
-        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
-    for name, value in (("seq_len", seq_len), ("batch_size", batch_size), ("threads", threads)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
     ensure_writable(out)
-    torch.set_num_threads(threads)
-    target = resolve_device(device)
-    model, saved = load_saved_model(model_path)
-    layout = memory_format("auto", target)  # channels_last on CUDA
-    model = model.to(device=target, memory_format=layout).eval()
-    # The input size the model was trained at, unless told otherwise.
-    trained = saved.get("settings") or {}
-    height = int(trained.get("height", 256)) if height is None else height
-    width = int(trained.get("width", 128)) if width is None else width
-    # One extraction serves both galleries: MARS's kit gallery holds every test tracklet, the
-    # torchreid one the same minus the queries (``gallery_in_query`` marks them).
-    loaded = "official" if dataset in QUERY_IN_KIT_GALLERY else protocol
-    data = load_split(dataset, root, splits_file, split, protocol=loaded)
+    numbers = {"seq_len": seq_len, "batch_size": batch_size}
+    opened = _open(
+        model_path, dataset, root, splits_file, split, protocol, height, width, sampling,
+        numbers, device, threads,
+    )  # fmt: skip
+    data = opened.data
     query_firsts = {_first_path(it) for it in data.query}
     in_query = np.asarray([_first_path(it) in query_firsts for it in data.gallery], dtype=bool)
-    if dataset not in QUERY_IN_KIT_GALLERY:
+    if not dataset_info(dataset).query_in_kit_gallery:
         in_query[:] = False  # a gallery that shares a frame with a query is the data's own
     excluded = in_query if protocol == "torchreid" else np.zeros_like(in_query)
-    workers = loader_workers(threads, target)
     arrays: dict[str, np.ndarray] = {}
     chi: dict[str, float | None] = {}
-    # Distinct test frames (query first; a frame in both sets once) for Figure 4.
-    distinct: dict[str, tuple[torch.Tensor, int]] = {}
     for name, items in (("query", data.query), ("gallery", data.gallery)):
         paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
         frames, _rate = frame_features(
-            model, paths, height, width, batch_size, workers, target, layout, f"{dataset} {name}"
-        )
+            opened.model, paths, opened.height, opened.width, batch_size, opened.workers,
+            opened.device, opened.layout, f"{dataset} {name}",
+        )  # fmt: skip
         chosen = frames[torch.as_tensor(frame_ids)]  # one row per (tracklet, chosen frame)
         arrays[f"{name}_features"] = _pool(chosen, owners, len(items))
         arrays[f"{name}_pids"] = np.asarray([it.pid for it in items], dtype=np.int64)
@@ -256,18 +287,6 @@ def extract_features(
         if name == "gallery":
             path_kept[frame_ids] = ~excluded[owners]
         chi[name] = calinski_harabasz(frames.numpy()[path_kept], path_pids[path_kept])
-        for path, feature, pid in zip(paths, frames, path_pids.tolist(), strict=True):
-            distinct.setdefault(path, (feature, pid))
-    sample_pids = np.asarray([pid for _, pid in distinct.values()], dtype=np.int64)
-    rows = _sample_persons(sample_pids, sample_persons, sample_frames, seed=split)
-    features_of = [feature for feature, _ in distinct.values()]
-    arrays["sample_features"] = (
-        torch.stack([features_of[r] for r in rows]).numpy()
-        if len(rows)
-        else np.empty((0, model.feature_dim), dtype=np.float32)
-    )
-    arrays["sample_pids"] = sample_pids[rows]
-    arrays["sample_paths"] = np.asarray(list(distinct))[rows] if len(rows) else np.asarray([])
     arrays["gallery_in_query"] = in_query
     meta = {
         "model": str(model_path),
@@ -283,15 +302,15 @@ def extract_features(
         "chi_query": chi["query"],
         "chi_gallery": chi["gallery"],
         # Stage 2's attention at its start (None for the baseline): see mgat.engine.diagnostics.
-        "attention": saved.get("diagnostics"),
+        "attention": opened.saved.get("diagnostics"),
         # What produced these features: the model (digest, settings, training environment), the
         # splits file, and this extraction's own environment.
         "provenance": environment(
-            device=device_name(target),
+            device=device_name(opened.device),
             model_sha256=sha256_file(model_path),
             splits_sha256=sha256_file(splits_file),
-            settings=saved.get("settings"),
-            training=saved.get("provenance"),
+            settings=opened.saved.get("settings"),
+            training=opened.saved.get("provenance"),
         ),
     }
     write_features(out, meta, arrays)
@@ -303,3 +322,69 @@ def extract_features(
         len(data.gallery),
     )
     return meta
+
+
+def _distinct_test_frames(
+    data: DatasetSplit, sampling: str, seq_len: int
+) -> tuple[list[str], np.ndarray]:
+    """The distinct frames the extraction runs on a split's test sets, query first, each once,
+    and each one's person id."""
+    pid_of: dict[str, int] = {}
+    for items in (data.query, data.gallery):
+        paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
+        pids = np.asarray([it.pid for it in items], dtype=np.int64)
+        for frame, owner in zip(frame_ids.tolist(), owners.tolist(), strict=True):
+            pid_of.setdefault(paths[frame], int(pids[owner]))
+    return list(pid_of), np.asarray(list(pid_of.values()), dtype=np.int64)
+
+
+def figure4_sample(
+    model_path: str | Path,
+    *,
+    dataset: str,
+    root: str | Path,
+    splits_file: str | Path,
+    split: int,
+    protocol: str = "torchreid",
+    height: int | None = None,
+    width: int | None = None,
+    sampling: str = "evenly",
+    seq_len: int = 15,
+    persons: int = 8,
+    frames: int = 8,
+    device: str = "auto",
+    threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Figure 4's sample for one model: the features, person ids and paths of ``persons`` x
+    ``frames`` distinct test frames.
+
+    The frames are the extraction's (``sampling``, ``seq_len``), query first, then gallery;
+    persons are drawn with the seed ``split`` among those with at least ``frames`` of them, so
+    every model of a split is shown on the same frames. Only those frames are run.
+    """
+    numbers = {"seq_len": seq_len, "persons": persons, "frames": frames}
+    opened = _open(
+        model_path, dataset, root, splits_file, split, protocol, height, width, sampling,
+        numbers, device, threads,
+    )  # fmt: skip
+    paths, pids = _distinct_test_frames(opened.data, sampling, seq_len)
+    rows = _sample_persons(pids, persons, frames, seed=split)
+    chosen = [paths[r] for r in rows]
+    features, _rate = frame_features(
+        opened.model, chosen, opened.height, opened.width, max(len(chosen), 1), 0,
+        opened.device, opened.layout, f"{dataset} figure 4",
+    )  # fmt: skip
+    return features.numpy(), pids[rows], chosen
+
+
+def figure4_distances(
+    baseline_model: str | Path, mgat_model: str | Path, **sample: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Euclidean distance matrices of Figure 4's sample frames under the baseline and the MGAT
+    model (``sample``: the keyword arguments of :func:`figure4_sample`), and their person ids."""
+    matrices = []
+    for model in (baseline_model, mgat_model):
+        features, pids, _paths = figure4_sample(model, **sample)
+        values = features.astype(np.float64)
+        matrices.append(np.sqrt(((values[:, None, :] - values[None, :, :]) ** 2).sum(axis=-1)))
+    return matrices[0], matrices[1], pids

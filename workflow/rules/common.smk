@@ -37,12 +37,27 @@ DATASETS = config["datasets"]
 DATA = config["data"]
 SYNTHETIC = DATA["source"] == "synthetic"
 
-# Splits per dataset: iLIDS-VID and PRID2011 are evaluated over 10, MARS and Market1501 over one.
-NUM_SPLITS = {"ilidsvid": 10, "prid2011": 10, "mars": 1, "market1501": 1}
+SRC = Path(workflow.basedir) / "src"
+
+
+def _registry():
+    """The registered datasets' facts (mgat.data.registry), read from this checkout with the
+    standard library only: Snakemake needs neither torch nor mgat installed."""
+    sys.path.insert(0, str(SRC))
+    try:
+        from mgat.data.registry import DATASETS as registered
+    finally:
+        sys.path.remove(str(SRC))
+    return registered
+
+
+REGISTRY = _registry()
+# Splits per dataset (iLIDS-VID and PRID2011: 10; MARS and Market1501: one).
+NUM_SPLITS = {name: info.num_splits for name, info in REGISTRY.items()}
 
 
 wildcard_constraints:
-    dataset="ilidsvid|prid2011|mars|market1501",
+    dataset="|".join(REGISTRY),
     split=r"\d+",
 
 
@@ -62,7 +77,8 @@ def synthetic_options(wildcards):
 def placed_files(wildcards):
     """Placed file key -> the path the user configured (None: the default place)."""
     settings = DATA[wildcards.dataset]
-    return {key: settings[key] for key in ("archive", "bbox_train", "bbox_test", "info") if key in settings}
+    keys = REGISTRY[wildcards.dataset].placed_files
+    return {key: settings[key] for key in keys if key in settings}
 
 
 def known_checksums(wildcards):
@@ -94,7 +110,6 @@ def split_seed(wildcards):
 TRAIN = config["train"]
 STAGES = ("baseline", "mgat", "gat")
 RESOURCES = config["resources"]
-SRC = Path(workflow.basedir) / "src"
 
 
 def _imagenet_weights_file():
@@ -206,9 +221,12 @@ def scratch_checkpoint(wildcards, output):
 
 EVALUATION = config["evaluation"]
 DATA_SOURCE = "synthetic" if SYNTHETIC else "real"
-# Which dataset each of the paper's tables reports; Table 1 (CHI) covers the three video sets.
-TABLE_DATASETS = {1: ("ilidsvid", "prid2011", "mars"), 2: ("ilidsvid",), 3: ("prid2011",)}
-TABLE_DATASETS.update({4: ("mars",), 5: ("market1501",)})
+# Which datasets each of the paper's tables reports (INFO.paper_tables); Table 1 (CHI) covers the
+# three video sets.
+TABLE_DATASETS = {
+    number: tuple(name for name, info in REGISTRY.items() if number in info.paper_tables)
+    for number in sorted({n for info in REGISTRY.values() for n in info.paper_tables})
+}
 
 
 wildcard_constraints:

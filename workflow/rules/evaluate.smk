@@ -16,8 +16,6 @@ rule extract_features:
         width=TRAIN["width"],
         sampling=EVALUATION["sampling"],
         seq_len=EVALUATION["seq_len"],
-        sample_persons=EVALUATION["fig4_persons"],
-        sample_frames=EVALUATION["fig4_samples"],
         mgat_version=MGAT_VERSION,
     threads: TRAIN["threads"]
     resources:

@@ -22,8 +22,6 @@ with job(snakemake.log[0]):
         sampling=snakemake.params.sampling,
         seq_len=snakemake.params.seq_len,
         batch_size=snakemake.config["evaluation"]["batch_size"],
-        sample_persons=snakemake.params.sample_persons,
-        sample_frames=snakemake.params.sample_frames,
         device=snakemake.config["train"]["device"],
         threads=snakemake.threads,
     )

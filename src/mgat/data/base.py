@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
+from mgat.data.info import DatasetInfo
 from mgat.errors import DataError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
@@ -35,14 +36,24 @@ class DatasetSplit:
 
 
 class ReidDataset(abc.ABC):
-    """Base class of the dataset readers; subclasses register themselves by ``name``."""
+    """Base class of the dataset readers; ``info`` holds the dataset's facts (its package's
+    ``INFO``, see :mod:`mgat.data.info`)."""
 
-    name: ClassVar[str]
-    #: The dataset's own folder under ``root`` (torchreid's name).
-    folder: ClassVar[str]
-    is_video: ClassVar[bool]
-    #: Where a user gets the data, for error messages.
-    source_page: ClassVar[str]
+    info: ClassVar[DatasetInfo]
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def folder(self) -> str:
+        """The dataset's own folder under ``root`` (torchreid's name)."""
+        return self.info.folder
+
+    @property
+    def source_page(self) -> str:
+        """Where a user gets the data, for error messages."""
+        return self.info.source_page
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)

@@ -17,36 +17,24 @@ from typing import Any
 
 from mgat import __version__
 from mgat.data.fetch import download, safe_extract, verify_sha256
-from mgat.data.registry import dataset_class
+from mgat.data.info import DatasetInfo
+from mgat.data.registry import dataset_class, dataset_info
 from mgat.errors import ConfigError, DataError
 from mgat.io import write_json_atomic
 
 log = logging.getLogger(__name__)
-
-#: The files a user places (or the workflow downloads) for each dataset: config key ->
-#: (expected file name, the folder it yields inside the dataset's folder).
-PLACED_FILES: dict[str, dict[str, tuple[str, str]]] = {
-    "ilidsvid": {"archive": ("iLIDS-VID.tar", "i-LIDS-VID")},
-    "prid2011": {"archive": ("prid_2011.zip", "prid_2011")},
-    "mars": {
-        "bbox_train": ("bbox_train.zip", "bbox_train"),
-        "bbox_test": ("bbox_test.zip", "bbox_test"),
-        "info": ("info", "info"),
-    },
-    "market1501": {"archive": ("Market-1501-v15.09.15.zip", "Market-1501-v15.09.15")},
-}
 
 
 def placed_path(dataset: str, root: str | Path, name: str, override: str | None) -> Path:
     """Where the placed file ``name`` of ``dataset`` is looked for."""
     if override:
         return Path(override)
-    return Path(root) / dataset_class(dataset).folder / name
+    return Path(root) / dataset_info(dataset).folder / name
 
 
 def _check_keys(dataset: str, files: Mapping[str, Any], sha256: Mapping[str, Any]) -> None:
     """Refuse a key that names no placed file of ``dataset``: it would otherwise be ignored."""
-    valid = PLACED_FILES[dataset]
+    valid = dataset_info(dataset).placed_files
     for what, given in (("placed-file", files), ("checksum", sha256)):
         unknown = sorted(set(given) - set(valid))
         if unknown:
@@ -67,7 +55,9 @@ def _check_given_checksums(
     """A checksum the user gave is checked even when the dataset is already extracted: against
     the archive where it still is, else the user is told it could not be."""
     for key, expected in sha256.items():
-        archive = placed_path(dataset, root, PLACED_FILES[dataset][key][0], files.get(key))
+        archive = placed_path(
+            dataset, root, dataset_info(dataset).placed_files[key][0], files.get(key)
+        )
         if archive.is_file():
             verify_sha256(archive, expected)
         else:
@@ -89,11 +79,13 @@ def prepare_dataset(
 ) -> Path:
     """Make ``dataset`` readable under ``root`` and return its folder.
 
-    ``files`` maps a placed file's key (see :data:`PLACED_FILES`) to where the user put it
+    ``files`` maps a placed file's key (the dataset's ``INFO.placed_files``) to where the user
+    put it
     (None: the default place, ``root/<dataset folder>/<file name>``). ``sha256`` maps the same
     keys to known checksums. ``url`` is downloaded when the archive is missing and
     ``allow_download`` is set.
     """
+    info = dataset_info(dataset)
     cls = dataset_class(dataset)
     root = Path(root)
     files = dict(files or {})
@@ -106,12 +98,12 @@ def prepare_dataset(
     else:
         log.info("%s: found in place under %s", dataset, root)
         _check_given_checksums(dataset, root, files, sha256)
-        return root / cls.folder
+        return root / info.folder
 
-    target = root / cls.folder
+    target = root / info.folder
     created: list[Path] = []
     try:
-        for key, (name, yields) in PLACED_FILES[dataset].items():
+        for key, (name, yields) in info.placed_files.items():
             if (target / yields).is_dir():
                 continue  # extracted before; another part of the dataset was missing
             source = placed_path(dataset, root, name, files.get(key))
@@ -120,13 +112,13 @@ def prepare_dataset(
                     log.info("%s: downloading %s to %s", dataset, url, source)
                     download(url, source, sha256=sha256.get(key))
                 else:
-                    raise DataError(_missing_message(cls, key, name, source))
+                    raise DataError(_missing_message(info, key, name, source))
             if source.is_dir():
                 _place_folder(source, target / yields)
                 created.append(target / yields)
                 continue
             verify_sha256(source, sha256.get(key))
-            created.extend(_nest_if_needed(dataset, target, safe_extract(source, target)))
+            created.extend(_nest_if_needed(target, yields, safe_extract(source, target)))
         try:
             cls(root)
         except DataError as err:
@@ -142,11 +134,11 @@ def prepare_dataset(
     return target
 
 
-def _missing_message(cls: Any, key: str, name: str, source: Path) -> str:
+def _missing_message(info: DatasetInfo, key: str, name: str, source: Path) -> str:
     kind = "folder" if "." not in name else "archive"
     return (
-        f"{cls.name}: dataset not found in place and its {kind} {name} is missing; get {name} "
-        f"from {cls.source_page} and put it at {source} (or set config data.{cls.name}.{key})"
+        f"{info.name}: dataset not found in place and its {kind} {name} is missing; get {name} "
+        f"from {info.source_page} and put it at {source} (or set config data.{info.name}.{key})"
     )
 
 
@@ -158,14 +150,15 @@ def _place_folder(source: Path, destination: Path) -> None:
     os.replace(tmp, destination)
 
 
-def _nest_if_needed(dataset: str, target: Path, created: list[Path]) -> list[Path]:
-    """PRID2011's archive may unpack ``multi_shot/`` directly; readers expect ``prid_2011/``.
+def _nest_if_needed(target: Path, yields: str, created: list[Path]) -> list[Path]:
+    """Move what an archive unpacked into ``yields`` when it lacks that top folder (PRID2011's
+    archive may unpack ``multi_shot/`` directly; its reader expects ``prid_2011/``).
 
     Returns the top-level paths the extraction left in ``target``.
     """
-    if dataset != "prid2011" or any(p.name == "prid_2011" for p in created):
+    if any(p.name == yields for p in created):
         return created
-    nested = target / "prid_2011"
+    nested = target / yields
     nested.mkdir(exist_ok=True)
     for path in created:
         os.replace(path, nested / path.name)
@@ -193,14 +186,14 @@ def fingerprint_tree(folder: str | Path) -> tuple[int, str]:
 
 def write_manifest(dataset: str, root: str | Path, out: str | Path, source: str) -> dict[str, Any]:
     """Record what dataset was read from where, for the rules that depend on it."""
-    cls = dataset_class(dataset)
-    cls(root)  # the layout must be valid before anything depends on it
-    count, digest = fingerprint_tree(Path(root) / cls.folder)
+    folder = dataset_info(dataset).folder
+    dataset_class(dataset)(root)  # the layout must be valid before anything depends on it
+    count, digest = fingerprint_tree(Path(root) / folder)
     record = {
         "dataset": dataset,
         "source": source,
         "root": str(root),
-        "folder": cls.folder,
+        "folder": folder,
         "files": count,
         "tree_sha256": digest,
         "mgat_version": __version__,

@@ -1,27 +1,56 @@
-"""Dataset readers by name."""
+"""The datasets mgat knows, by name: the one place a dataset is registered.
+
+A dataset's facts (:class:`mgat.data.info.DatasetInfo`) are read without importing its reader,
+so listing them stays light (the workflow reads them with the standard library only); the
+reader and the synthetic writer are imported when first used.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from mgat.data.base import ReidDataset
-from mgat.data.ilidsvid import IlidsVid
-from mgat.data.market1501 import Market1501
-from mgat.data.mars import Mars
-from mgat.data.prid2011 import Prid2011
+from mgat.data import ilidsvid, market1501, mars, prid2011
+from mgat.data.info import DatasetInfo
 from mgat.errors import ConfigError
 
-DATASETS: dict[str, type[ReidDataset]] = {
-    cls.name: cls for cls in (IlidsVid, Prid2011, Mars, Market1501)
-}
+if TYPE_CHECKING:
+    from mgat.data.base import ReidDataset
+
+#: Every registered dataset by name, in the paper's order.
+DATASETS: dict[str, DatasetInfo] = {}
 
 
-def dataset_class(name: str) -> type[ReidDataset]:
-    """The reader class registered as ``name``."""
+def register(info: DatasetInfo) -> DatasetInfo:
+    """Add a dataset (its package's ``INFO``); a name can be registered once."""
+    if info.name in DATASETS and DATASETS[info.name] != info:
+        raise ConfigError(f"dataset {info.name!r} is already registered")
+    DATASETS[info.name] = info
+    return info
+
+
+for _package in (ilidsvid, prid2011, mars, market1501):
+    register(_package.INFO)
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """The facts of the dataset registered as ``name``."""
     try:
         return DATASETS[name]
     except KeyError:
         raise ConfigError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}") from None
+
+
+def load_object(target: str) -> Any:
+    """The object a ``"module:attribute"`` reference names (a reader class, a writer)."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def dataset_class(name: str) -> type[ReidDataset]:
+    """The reader class of dataset ``name``."""
+    return load_object(dataset_info(name).reader_path)
 
 
 def open_dataset(name: str, root: str | Path) -> ReidDataset:

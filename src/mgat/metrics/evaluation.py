@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from mgat.data.fetch import sha256_file
+from mgat.data.registry import dataset_info
 from mgat.errors import DataError
 from mgat.featurefile import load_features
 from mgat.io import ensure_writable, read_json, write_json_atomic, write_text_atomic
@@ -25,8 +26,6 @@ SCALARS = ("top1", "top5", "top10", "top20", "mAP", "chi_probe", "chi_gallery", 
 #: ``attention_identity`` is 1 where the attention was numerically the identity (X' = X).
 ATTENTION_SCALARS = ("alpha_self_start", "rel_change_start", "attention_identity")
 MODELS = ("baseline", "mgat", "gat")
-#: Datasets evaluated under both their kit's protocol and torchreid's (Tables 4 and 5).
-KIT_PROTOCOL_DATASETS = ("mars", "market1501")
 #: The metrics each of those protocols reports.
 PROTOCOL_SCALARS = ("top1", "top5", "top10", "top20", "mAP")
 
@@ -73,7 +72,7 @@ def evaluate_split(
 
     result = rank(meta["protocol"] == "torchreid", ap)
     protocols = {}
-    if meta["dataset"] in KIT_PROTOCOL_DATASETS:
+    if dataset_info(meta["dataset"]).kit_protocol:  # MARS and Market1501 (Tables 4 and 5)
         # "strictly adopt the original evaluation protocol provided by the dataset": the kit's
         # gallery and AP, beside torchreid's, from the same features.
         for name, torchreid_gallery, ap_form in (

@@ -209,7 +209,7 @@ def rank_metrics(
     *,
     chunk: int = DEFAULT_CHUNK,
 ) -> RankResult:
-    """CMC, mAP and per-query AP with torchreid's market1501 protocol (see ``evaluate_rank``).
+    """CMC, mAP and per-query AP as torchreid's ``evaluate_rank`` (market1501 mode) gives them.
 
     ``ap="noninterpolated"`` is torchreid's AP (mean precision at each hit); ``"trapezoid"`` is
     the official Market-1501/MARS MATLAB kits' ``compute_AP.m`` (mean of the precision before and
@@ -293,27 +293,3 @@ def rank_metrics(
         num_queries=num_q,
         ap=ap_per_query,
     )
-
-
-def evaluate_rank(
-    distmat: Any,
-    q_pids: Any,
-    g_pids: Any,
-    q_camids: Any,
-    g_camids: Any,
-    max_rank: int = 50,
-    ap: APForm = "noninterpolated",
-    *,
-    chunk: int = DEFAULT_CHUNK,
-) -> tuple[np.ndarray, float]:
-    """``(cmc, mAP)`` as torchreid's ``evaluate_rank`` (market1501 mode) returns them.
-
-    Per query the gallery is ranked by float32 distance with ``np.argsort``'s own tie order,
-    items with the query's identity and camera are removed, and a query left without a true match
-    is skipped. ``cmc`` (float32, ``max_rank`` long, or the gallery size if smaller) is the share of
-    valid queries whose first true match is within each rank; ``mAP`` the mean AP over them.
-    """
-    result = rank_metrics(
-        distmat, q_pids, g_pids, q_camids, g_camids, max_rank=max_rank, ap=ap, chunk=chunk
-    )
-    return result.cmc, result.mAP

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mgat.data.registry import DATASETS
+
 __all__ = [
     "DATASET_LABELS",
     "METRIC_LABELS",
@@ -27,13 +29,8 @@ __all__ = [
     "PaperTable",
 ]
 
-#: Display name of each dataset, as the paper writes it.
-DATASET_LABELS: dict[str, str] = {
-    "ilidsvid": "iLIDS-VID",
-    "prid2011": "PRID2011",
-    "mars": "MARS",
-    "market1501": "Market1501",
-}
+#: Display name of each dataset, as the paper writes it (its ``INFO.label``).
+DATASET_LABELS: dict[str, str] = {name: info.label for name, info in DATASETS.items()}
 
 #: Column headers of the metrics record's keys, as the paper writes them.
 METRIC_LABELS: dict[str, str] = {
@@ -46,8 +43,10 @@ METRIC_LABELS: dict[str, str] = {
     "chi_gallery": "gallery",
 }
 
-#: Which dataset each comparison table reports.
-TABLE_DATASET: dict[int, str] = {2: "ilidsvid", 3: "prid2011", 4: "mars", 5: "market1501"}
+#: Which dataset each comparison table reports (its ``INFO.paper_tables``).
+TABLE_DATASET: dict[int, str] = {
+    number: name for name, info in DATASETS.items() for number in info.paper_tables if number > 1
+}
 
 
 @dataclass(frozen=True)
@@ -175,8 +174,8 @@ TABLES: dict[int, PaperTable] = {
 
 #: Table 1's columns (metrics-record keys): CHI on the probe and on the gallery set.
 TABLE1_COLUMNS: tuple[str, str] = ("chi_probe", "chi_gallery")
-#: Table 1's datasets, in the paper's order.
-TABLE1_DATASETS: tuple[str, ...] = ("ilidsvid", "prid2011", "mars")
+#: Table 1's datasets, in the paper's (and the registry's) order.
+TABLE1_DATASETS: tuple[str, ...] = tuple(n for n, i in DATASETS.items() if 1 in i.paper_tables)
 #: Table 1's method names, mapped to the metrics record's model ("Optimized" is MGAT).
 TABLE1_METHODS: dict[str, str] = {"Baseline": "baseline", "Optimized": "mgat"}
 

@@ -2,11 +2,12 @@
 
 ``synthesize(dataset, out, ...)`` writes iLIDS-VID, PRID2011, MARS or Market-1501 as drawn people
 (see :mod:`mgat.data.synthetic.people`) exactly where and how the real readers expect the real
-data (see :mod:`mgat.data.synthetic.layouts`).
+data: each dataset's writer is its package's ``synthetic`` module, and
+:mod:`mgat.data.synthetic.layouts` holds what they share.
 """
 
 from __future__ import annotations
 
-from mgat.data.synthetic.layouts import DATASETS, FOLDERS, synthesize
+from mgat.data.synthetic.layouts import synthesize
 
-__all__ = ["DATASETS", "FOLDERS", "synthesize"]
+__all__ = ["synthesize"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from mgat.data.base import DatasetSplit, ReidDataset, require_dir
 from mgat.data.fetch import sha256_file
+from mgat.data.ilidsvid import INFO
 from mgat.data.matfile import read_mat_array
 from mgat.data.twocamera import (
     person_folders,
@@ -23,12 +24,7 @@ from mgat.errors import DataError
 
 
 class IlidsVid(ReidDataset):
-    name = "ilidsvid"
-    folder = "ilids-vid"
-    is_video = True
-    source_page = "http://www.eecs.qmul.ac.uk/~xiatian/downloading.html"
-    url = "http://www.eecs.qmul.ac.uk/~xiatian/iLIDS-VID/iLIDS-VID.tar"
-    archive_name = "iLIDS-VID.tar"
+    info = INFO
     cameras = ("cam1", "cam2")
 
     def check_layout(self) -> None:

@@ -24,21 +24,13 @@ import numpy as np
 from mgat.data.base import DatasetSplit, ReidDataset, list_images, require_dir
 from mgat.data.fetch import sha256_file
 from mgat.data.matfile import read_mat_array
+from mgat.data.prid2011 import INFO, MIN_FRAMES, SHARED_PERSONS
 from mgat.data.twocamera import person_folders, person_number, splits_from_ls_set, two_camera_split
 from mgat.errors import DataError
 
-NUM_SPLITS = 10
-#: Persons 1..200 are the ones seen by both cameras; higher numbers differ between cameras.
-SHARED_PERSONS = 200
-MIN_FRAMES = 27
-
 
 class Prid2011(ReidDataset):
-    name = "prid2011"
-    folder = "prid2011"
-    is_video = True
-    source_page = "https://www.tugraz.at/institute/icg/research/team-bischof/lrs/downloads/PRID11/"
-    archive_name = "prid_2011.zip"
+    info = INFO
     cameras = ("cam_a", "cam_b")
 
     def check_layout(self) -> None:
@@ -131,7 +123,7 @@ class Prid2011(ReidDataset):
         rng = np.random.default_rng(seed)
         half = len(persons) // 2
         splits = []
-        for _ in range(NUM_SPLITS):
+        for _ in range(INFO.num_splits):
             order = rng.permutation(len(persons))
             splits.append(
                 {

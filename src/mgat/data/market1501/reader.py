@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from mgat.data.base import DatasetSplit, Item, ReidDataset, relabel, require_dir
+from mgat.data.market1501 import INFO, RELEASE
 from mgat.errors import DataError
 
 _NAME = re.compile(r"([-\d]+)_c(\d)")
@@ -19,15 +20,10 @@ _SUBSETS = ("bounding_box_train", "query", "bounding_box_test")
 
 
 class Market1501(ReidDataset):
-    name = "market1501"
-    folder = "market1501"
-    is_video = False
-    source_page = "http://www.liangzheng.org/Project/project_reid.html"
-    release = "Market-1501-v15.09.15"
-    archive_name = "Market-1501-v15.09.15.zip"
+    info = INFO
 
     def check_layout(self) -> None:
-        self.data_dir = require_dir(self.dataset_dir / self.release, self.name, "release")
+        self.data_dir = require_dir(self.dataset_dir / RELEASE, self.name, "release")
         for subset in _SUBSETS:
             require_dir(self.data_dir / subset, self.name, subset)
 
@@ -63,7 +59,7 @@ class Market1501(ReidDataset):
         train = sorted({it.pid for it in self._read("bounding_box_train")})
         test = sorted({it.pid for it in self._read("query") + self._read("bounding_box_test")})
         return {
-            "source": f"{self.release}/{{{','.join(_SUBSETS)}}} file names",
+            "source": f"{RELEASE}/{{{','.join(_SUBSETS)}}} file names",
             "sha256": self._fingerprint(),
             "seed": None,
             "splits": [{"train": train, "test": test}],

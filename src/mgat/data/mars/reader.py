@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from mgat.data.base import DatasetSplit, Item, ReidDataset, relabel, require_dir, require_file
+from mgat.data.mars import INFO
 from mgat.data.matfile import read_mat_array
 from mgat.errors import ConfigError, DataError
 
@@ -40,14 +41,7 @@ def _frame_pid_cam(frame: str) -> tuple[int, int] | None:
 
 
 class Mars(ReidDataset):
-    name = "mars"
-    folder = "mars"
-    is_video = True
-    source_page = (
-        "http://www.liangzheng.org/Project/project_mars.html (frames) and "
-        "https://github.com/liangzheng06/MARS-evaluation (info/)"
-    )
-    archive_names = ("bbox_train.zip", "bbox_test.zip")
+    info = INFO
 
     def check_layout(self) -> None:
         for sub in ("bbox_train", "bbox_test", "info"):
