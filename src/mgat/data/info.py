@@ -37,7 +37,6 @@ class DatasetInfo:
     name: str  # the registry key, the workflow's {dataset} and the command line's argument
     label: str  # the name as the paper prints it
     folder: str  # the dataset's own folder under the data root (torchreid's name)
-    is_video: bool
     num_splits: int  # evaluation splits in its splits file (the paper averages over them)
     source_page: str  # where a user gets the data, for error messages
     package: str  # its package (``__name__`` in its ``__init__``): reader.py, synthetic.py

@@ -9,7 +9,6 @@ INFO = DatasetInfo(
     name="ilidsvid",
     label="iLIDS-VID",
     folder="ilids-vid",
-    is_video=True,
     num_splits=10,
     source_page="http://www.eecs.qmul.ac.uk/~xiatian/downloading.html",
     package=__name__,

@@ -12,7 +12,6 @@ INFO = DatasetInfo(
     name="market1501",
     label="Market1501",
     folder="market1501",
-    is_video=False,
     num_splits=1,
     source_page="http://www.liangzheng.org/Project/project_reid.html",
     package=__name__,

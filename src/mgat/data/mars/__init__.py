@@ -9,7 +9,6 @@ INFO = DatasetInfo(
     name="mars",
     label="MARS",
     folder="mars",
-    is_video=True,
     num_splits=1,
     source_page=(
         "http://www.liangzheng.org/Project/project_mars.html (frames) and "

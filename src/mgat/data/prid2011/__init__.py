@@ -15,7 +15,6 @@ INFO = DatasetInfo(
     name="prid2011",
     label="PRID2011",
     folder="prid2011",
-    is_video=True,
     num_splits=10,
     source_page="https://www.tugraz.at/institute/icg/research/team-bischof/lrs/downloads/PRID11/",
     package=__name__,
