@@ -22,6 +22,7 @@ from mgat.data.synthetic import synthesize
 from mgat.data.transforms import train_transform
 from mgat.engine import StageSettings, TrainingError, train_loop, train_stage
 from mgat.engine.diagnostics import ATTENTION_COLUMNS
+from mgat.engine.loop import TIMING_COLUMNS
 from mgat.engine.stages import build_optimizer
 from mgat.models import ReidNet
 from mgat.models.saved import load_reid_model, load_saved_model
@@ -105,6 +106,7 @@ def test_three_stages_train_and_log(market, tmp_path: Path) -> None:
     assert list(log["epoch"]) == [0, 1]
     for column in ("loss", "id_loss", "accuracy", "lr_backbone", "lr_head", "images_per_s"):
         assert column in log.columns
+    assert (log["first_batch_s"] > 0).all() and (log["steady_images_per_s"] > 0).all()
     assert log["lr_head"].tolist() == pytest.approx([0.01, 0.001])
     assert not (tmp_path / "ckpt.pt").exists()  # removed once the outputs exist
     for stage in ("mgat", "gat"):
@@ -229,10 +231,9 @@ def test_repeated_runs_are_identical_on_the_cpu(market, tmp_path: Path) -> None:
         (rows_a, graph_a, weights_a, feats_a, metrics_a),
         (rows_b, graph_b, weights_b, feats_b, metrics_b),
     ) = outcomes
-    timing = ("seconds", "images_per_s")
     for a, b in ((rows_a, rows_b), (graph_a, graph_b)):
-        assert [{k: v for k, v in r.items() if k not in timing} for r in a] == [
-            {k: v for k, v in r.items() if k not in timing} for r in b
+        assert [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in a] == [
+            {k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in b
         ]
     for name, tensor in weights_a.items():
         assert torch.equal(tensor, weights_b[name]), name
