@@ -29,6 +29,7 @@ from mgat.data.frames import flatten_frames
 from mgat.data.splits import load_split, write_splits
 from mgat.data.synthetic import synthesize
 from mgat.engine.device import loader_workers, memory_format, resolve_device
+from mgat.engine.loop import TIMING_COLUMNS
 from mgat.engine.stages import StageSettings, train_stage
 from mgat.features import frame_features
 from mgat.models.saved import load_saved_model
@@ -82,12 +83,7 @@ def train(args: argparse.Namespace, stage: str, splits: Path, init: Path | None)
         "batch": settings.persons_per_batch * settings.images_per_person,
         "job_seconds": time.perf_counter() - started,
         "epochs": [
-            {
-                k: row[k]
-                for k in ("epoch", "images", "seconds", "images_per_s", "max_memory_mb")
-                if k in row
-            }
-            for row in rows
+            {k: row[k] for k in ("epoch", "images", *TIMING_COLUMNS) if k in row} for row in rows
         ],
     }
 
