@@ -37,7 +37,7 @@ CUDA_GRAPH_TREES = "torch._inductor.cudagraph_trees"
 
 #: The columns of a metrics row that time the run rather than describe the training: the
 #: epoch's seconds and images/s, the wait for its first batch (the loader starting its
-#: workers), the images/s after that first batch, and the peak GPU memory.
+#: workers), the images/s without that wait, and the peak GPU memory.
 TIMING_COLUMNS = (
     "seconds",
     "images_per_s",
@@ -165,11 +165,11 @@ def _train_epoch(
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     started = time.perf_counter()
-    first_batch_s, first_images = 0.0, 0
+    first_batch_s = 0.0
     progress = tqdm(loader, desc=f"{stage} epoch {epoch}", mininterval=10.0, leave=False)
     for iteration, (images, pids, *_rest) in enumerate(progress):
         if iteration == 0:
-            first_batch_s, first_images = time.perf_counter() - started, images.shape[0]
+            first_batch_s = time.perf_counter() - started
         images = model_input(images, device, layout)
         pids = pids.to(device, non_blocking=True)
         out = optimise(model, step, optimizer, images, pids, device)
@@ -194,9 +194,9 @@ def _train_epoch(
             row[name] = float(total) / batches
     row.update({f"lr_{name}": lr for name, lr in lrs.items()})
     row.update({"images": images_seen, "seconds": seconds, "images_per_s": images_seen / seconds})
-    after_first = seconds - first_batch_s
-    steady = (images_seen - first_images) / after_first if after_first > 0 else 0.0
-    row.update({"first_batch_s": first_batch_s, "steady_images_per_s": steady})
+    fed = seconds - first_batch_s  # once the first batch had arrived
+    row["first_batch_s"] = first_batch_s
+    row["steady_images_per_s"] = images_seen / fed if fed > 0 else 0.0
     if device.type == "cuda":
         row["max_memory_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     return row
