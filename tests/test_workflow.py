@@ -72,19 +72,25 @@ def test_demo_renders_every_table_and_figure(demo_run: Path) -> None:
     assert "| Baseline |" in sweep and sweep.count("| MGAT |") == 6
 
 
-@pytest.mark.workflow
-def test_changing_gamma_reruns_exactly_stage_2(demo_run: Path) -> None:
-    """A result-relevant value changed: stage 2 and what depends on it rerun; the baselines,
-    their features and the sweep (which sets its own gammas) do not."""
-    changed = demo_run / "gamma.yaml"
-    changed.write_text("train: {graph: {gamma: 2500}}\n")
+def planned_after(demo_run: Path, change: str) -> dict[str, int]:
+    """Jobs per rule that a dry run of the finished demo plans once ``change`` (YAML) is merged
+    over its config."""
+    changed = demo_run / "change.yaml"
+    changed.write_text(change)
     result = snakemake(
         demo_run, "-n", "--quiet", "rules", "--configfile", str(REPO / "config" / "demo.yaml"),
         str(changed), "--config", "results=out",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line.split() for line in result.stdout.splitlines()]
-    counts = {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()}
+    return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()}
+
+
+@pytest.mark.workflow
+def test_changing_gamma_reruns_exactly_stage_2(demo_run: Path) -> None:
+    """A result-relevant value changed: stage 2 and what depends on it rerun; the baselines,
+    their features and the sweep (which sets its own gammas) do not."""
+    counts = planned_after(demo_run, "train: {graph: {gamma: 2500}}\n")
     assert counts["train_mgat"] == counts["train_gat"] == 6
     assert counts["extract_features"] == counts["evaluate"] == 12
     assert counts["aggregate"] == 4 and counts["render_table"] == 5
@@ -92,17 +98,10 @@ def test_changing_gamma_reruns_exactly_stage_2(demo_run: Path) -> None:
         assert untouched not in counts, untouched
 
 
+@pytest.mark.workflow
 def test_changing_figure4_reruns_only_figure4(demo_run: Path) -> None:
     """Figure 4 runs its own sample of frames: its settings rerun it and no extraction."""
-    changed = demo_run / "fig4.yaml"
-    changed.write_text("evaluation: {fig4_persons: 3, fig4_samples: 2}\n")
-    result = snakemake(
-        demo_run, "-n", "--quiet", "rules", "--configfile", str(REPO / "config" / "demo.yaml"),
-        str(changed), "--config", "results=out",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [line.split() for line in result.stdout.splitlines()]
-    counts = {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()}
+    counts = planned_after(demo_run, "evaluation: {fig4_persons: 3, fig4_samples: 2}\n")
     assert counts.pop("render_fig4") == 4, counts
     assert set(counts) <= {"all", "total"}, counts
 
