@@ -1,5 +1,6 @@
 """`--use-conda`: the environment files pin what pyproject pins, hold every package the rules'
-scripts import, and the scripts find this checkout's mgat inside an environment that lacks it.
+scripts import, the scripts find this checkout's mgat inside an environment that lacks it, and
+the submitting host needs only the README's pip command.
 
 Conda cannot reach its channels from these machines, so the last point runs the way a conda job
 does without conda: Snakemake itself, run by a Python that has the environment's packages but no
@@ -173,3 +174,30 @@ def test_scripts_import_this_checkout_in_an_environment_without_mgat(
     else:  # the control: without the bootstrap, the same scripts cannot find mgat
         assert result.returncode != 0 and not splits.exists()
         assert "No module named 'mgat'" in result.stderr
+
+
+@pytest.mark.workflow
+def test_the_readme_host_without_torch_or_mgat_builds_the_paper_dag(tmp_path: Path) -> None:
+    """The host of ``--use-conda`` (a login node) needs only what the README's pip command
+    installs: a fresh virtual environment with exactly that builds the paper's DAG, reading the
+    dataset registry from the checkout without torch, numpy or an installed mgat."""
+    command = re.search(r"\(`pip install (snakemake==[^`]+)`", (REPO / "README.md").read_text())
+    assert command, "the README no longer names the host's pip command"
+    venv = tmp_path / "host"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    install = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", *command.group(1).split()],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr[-2000:]
+    python = str(venv / "bin" / "python")
+    for absent in ("torch", "mgat"):
+        probe = subprocess.run([python, "-c", f"import {absent}"], capture_output=True)
+        assert probe.returncode != 0, f"{absent} is installed in the host environment"
+    plan = subprocess.run(
+        [str(venv / "bin" / "snakemake"), "-n", "all_tables", "--config", f"results={tmp_path}/r"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert plan.returncode == 0, (plan.stdout + plan.stderr)[-3000:]
+    for rule in ("fetch_weights", "train_baseline", "extract_features", "render_table"):
+        assert rule in plan.stdout, plan.stdout[-2000:]
