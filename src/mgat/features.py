@@ -174,8 +174,17 @@ def _sample_persons(pids: np.ndarray, persons: int, samples: int, seed: int) -> 
     return np.asarray(rows, dtype=np.int64)
 
 
-class _Opened(NamedTuple):
-    """A trained model ready to run on one split's test sets."""
+def _check_options(sampling: str, numbers: dict[str, int]) -> None:
+    """Refuse an unknown frame sampling or a count below one, before anything is loaded."""
+    if sampling not in SAMPLING:
+        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
+    for name, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+class _Loaded(NamedTuple):
+    """A trained model on its device and in its layout, and the input size to feed it."""
 
     model: torch.nn.Module
     saved: dict[str, Any]
@@ -183,45 +192,28 @@ class _Opened(NamedTuple):
     layout: torch.memory_format
     height: int
     width: int
-    data: DatasetSplit  # MARS: the kit's gallery, which holds the queries too
-    workers: int
 
 
-def _open(
-    model_path: str | Path,
-    dataset: str,
-    root: str | Path,
-    splits_file: str | Path,
-    split: int,
-    protocol: str,
-    height: int | None,
-    width: int | None,
-    sampling: str,
-    numbers: dict[str, int],
-    device: str,
-    threads: int,
-) -> _Opened:
-    """Check the options, load the model in its layout and the split's test sets."""
-    if sampling not in SAMPLING:
-        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
-    for name, value in {**numbers, "threads": threads}.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    torch.set_num_threads(threads)
-    target = resolve_device(device)
+def _load_model(
+    model_path: str | Path, device: torch.device, height: int | None, width: int | None
+) -> _Loaded:
+    """The model in eval mode; ``height`` and ``width`` default to the size it was trained at."""
     model, saved = load_saved_model(model_path)
-    layout = memory_format("auto", target)  # channels_last on CUDA
-    model = model.to(device=target, memory_format=layout).eval()
-    # The input size the model was trained at, unless told otherwise.
+    layout = memory_format("auto", device)  # channels_last on CUDA
+    model = model.to(device=device, memory_format=layout).eval()
     trained = saved.get("settings") or {}
     height = int(trained.get("height", 256)) if height is None else height
     width = int(trained.get("width", 128)) if width is None else width
-    # One extraction serves both galleries: MARS's kit gallery holds every test tracklet, the
-    # torchreid one the same minus the queries (``gallery_in_query`` marks them).
+    return _Loaded(model, saved, device, layout, height, width)
+
+
+def _test_sets(
+    dataset: str, root: str | Path, splits_file: str | Path, split: int, protocol: str
+) -> DatasetSplit:
+    """The split's query and gallery. One extraction serves both galleries: MARS's kit gallery
+    holds every test tracklet, the torchreid one the same minus the queries."""
     loaded = "official" if dataset_info(dataset).query_in_kit_gallery else protocol
-    data = load_split(dataset, root, splits_file, split, protocol=loaded)
-    workers = loader_workers(threads, target)
-    return _Opened(model, saved, target, layout, height, width, data, workers)
+    return load_split(dataset, root, splits_file, split, protocol=loaded)
 
 
 def extract_features(
@@ -253,13 +245,13 @@ def extract_features(
     ``gallery_in_query`` (MARS: the gallery is the kit's, and these items are the queries that
     the torchreid ``protocol`` leaves out) and a JSON ``meta`` record. Returns ``meta``.
     """
+    _check_options(sampling, {"seq_len": seq_len, "batch_size": batch_size, "threads": threads})
     ensure_writable(out)
-    numbers = {"seq_len": seq_len, "batch_size": batch_size}
-    opened = _open(
-        model_path, dataset, root, splits_file, split, protocol, height, width, sampling,
-        numbers, device, threads,
-    )  # fmt: skip
-    data = opened.data
+    torch.set_num_threads(threads)
+    target = resolve_device(device)
+    loaded = _load_model(model_path, target, height, width)
+    data = _test_sets(dataset, root, splits_file, split, protocol)
+    workers = loader_workers(threads, target)
     query_firsts = {_first_path(it) for it in data.query}
     in_query = np.asarray([_first_path(it) in query_firsts for it in data.gallery], dtype=bool)
     if not dataset_info(dataset).query_in_kit_gallery:
@@ -270,8 +262,8 @@ def extract_features(
     for name, items in (("query", data.query), ("gallery", data.gallery)):
         paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
         frames, _rate = frame_features(
-            opened.model, paths, opened.height, opened.width, batch_size, opened.workers,
-            opened.device, opened.layout, f"{dataset} {name}",
+            loaded.model, paths, loaded.height, loaded.width, batch_size, workers, target,
+            loaded.layout, f"{dataset} {name}",
         )  # fmt: skip
         chosen = frames[torch.as_tensor(frame_ids)]  # one row per (tracklet, chosen frame)
         arrays[f"{name}_features"] = _pool(chosen, owners, len(items))
@@ -302,15 +294,15 @@ def extract_features(
         "chi_query": chi["query"],
         "chi_gallery": chi["gallery"],
         # Stage 2's attention at its start (None for the baseline): see mgat.engine.diagnostics.
-        "attention": opened.saved.get("diagnostics"),
+        "attention": loaded.saved.get("diagnostics"),
         # What produced these features: the model (digest, settings, training environment), the
         # splits file, and this extraction's own environment.
         "provenance": environment(
-            device=device_name(opened.device),
+            device=device_name(target),
             model_sha256=sha256_file(model_path),
             splits_sha256=sha256_file(splits_file),
-            settings=opened.saved.get("settings"),
-            training=opened.saved.get("provenance"),
+            settings=loaded.saved.get("settings"),
+            training=loaded.saved.get("provenance"),
         ),
     }
     write_features(out, meta, arrays)
@@ -338,8 +330,8 @@ def _distinct_test_frames(
     return list(pid_of), np.asarray(list(pid_of.values()), dtype=np.int64)
 
 
-def figure4_sample(
-    model_path: str | Path,
+def _figure4(
+    model_paths: Sequence[str | Path],
     *,
     dataset: str,
     root: str | Path,
@@ -354,37 +346,54 @@ def figure4_sample(
     frames: int = 8,
     device: str = "auto",
     threads: int = 1,
+) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
+    """Figure 4's frames, chosen once, and each model's features of them (see
+    :func:`figure4_sample`)."""
+    counts = {"seq_len": seq_len, "persons": persons, "frames": frames, "threads": threads}
+    _check_options(sampling, counts)
+    torch.set_num_threads(threads)
+    target = resolve_device(device)
+    data = _test_sets(dataset, root, splits_file, split, protocol)
+    paths, pids = _distinct_test_frames(data, sampling, seq_len)
+    rows = _sample_persons(pids, persons, frames, seed=split)
+    chosen = [paths[r] for r in rows]
+    features = []
+    for model_path in model_paths:
+        loaded = _load_model(model_path, target, height, width)
+        run, _rate = frame_features(
+            loaded.model, chosen, loaded.height, loaded.width, max(len(chosen), 1), 0, target,
+            loaded.layout, f"{dataset} figure 4",
+        )  # fmt: skip
+        features.append(run.numpy())
+    return features, pids[rows], chosen
+
+
+def figure4_sample(
+    model_path: str | Path, **sample: Any
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Figure 4's sample for one model: the features, person ids and paths of ``persons`` x
-    ``frames`` distinct test frames.
+    ``frames`` distinct test frames (``sample``: dataset, root, splits_file, split, protocol,
+    height, width, sampling, seq_len, persons, frames, device, threads).
 
     The frames are the extraction's (``sampling``, ``seq_len``), query first, then gallery;
     persons are drawn with the seed ``split`` among those with at least ``frames`` of them, so
     every model of a split is shown on the same frames. Only those frames are run.
     """
-    numbers = {"seq_len": seq_len, "persons": persons, "frames": frames}
-    opened = _open(
-        model_path, dataset, root, splits_file, split, protocol, height, width, sampling,
-        numbers, device, threads,
-    )  # fmt: skip
-    paths, pids = _distinct_test_frames(opened.data, sampling, seq_len)
-    rows = _sample_persons(pids, persons, frames, seed=split)
-    chosen = [paths[r] for r in rows]
-    features, _rate = frame_features(
-        opened.model, chosen, opened.height, opened.width, max(len(chosen), 1), 0,
-        opened.device, opened.layout, f"{dataset} figure 4",
-    )  # fmt: skip
-    return features.numpy(), pids[rows], chosen
+    (features,), pids, paths = _figure4([model_path], **sample)
+    return features, pids, paths
 
 
 def figure4_distances(
     baseline_model: str | Path, mgat_model: str | Path, **sample: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Euclidean distance matrices of Figure 4's sample frames under the baseline and the MGAT
-    model (``sample``: the keyword arguments of :func:`figure4_sample`), and their person ids."""
-    matrices = []
-    for model in (baseline_model, mgat_model):
-        features, pids, _paths = figure4_sample(model, **sample)
-        values = features.astype(np.float64)
-        matrices.append(np.sqrt(((values[:, None, :] - values[None, :, :]) ** 2).sum(axis=-1)))
-    return matrices[0], matrices[1], pids
+    model (``sample``: the keyword arguments of :func:`figure4_sample`), and their person ids.
+    The split is read and the frames are chosen once for both models."""
+    (baseline, mgat), pids, _paths = _figure4([baseline_model, mgat_model], **sample)
+    return _euclidean(baseline), _euclidean(mgat), pids
+
+
+def _euclidean(features: np.ndarray) -> np.ndarray:
+    """All pairwise Euclidean distances between the rows of ``features``, in float64."""
+    values = features.astype(np.float64)
+    return np.sqrt(((values[:, None, :] - values[None, :, :]) ** 2).sum(axis=-1))

@@ -41,17 +41,18 @@ SRC = Path(workflow.basedir) / "src"
 
 
 def _registry():
-    """The registered datasets' facts (mgat.data.registry), read from this checkout with the
-    standard library only: Snakemake needs neither torch nor mgat installed."""
+    """The dataset registry (mgat.data.registry) of this checkout, read with the standard
+    library only: Snakemake needs neither torch nor mgat installed."""
     sys.path.insert(0, str(SRC))
     try:
-        from mgat.data.registry import DATASETS as registered
+        from mgat.data import registry
     finally:
         sys.path.remove(str(SRC))
-    return registered
+    return registry
 
 
-REGISTRY = _registry()
+DATASET_REGISTRY = _registry()
+REGISTRY = DATASET_REGISTRY.DATASETS
 # Splits per dataset (iLIDS-VID and PRID2011: 10; MARS and Market1501: one).
 NUM_SPLITS = {name: info.num_splits for name, info in REGISTRY.items()}
 
@@ -221,12 +222,8 @@ def scratch_checkpoint(wildcards, output):
 
 EVALUATION = config["evaluation"]
 DATA_SOURCE = "synthetic" if SYNTHETIC else "real"
-# Which datasets each of the paper's tables reports (INFO.paper_tables); Table 1 (CHI) covers the
-# three video sets.
-TABLE_DATASETS = {
-    number: tuple(name for name, info in REGISTRY.items() if number in info.paper_tables)
-    for number in sorted({n for info in REGISTRY.values() for n in info.paper_tables})
-}
+# Which datasets each of the paper's tables reports; Table 1 (CHI) covers the three video sets.
+TABLE_DATASETS = DATASET_REGISTRY.paper_table_datasets()
 
 
 wildcard_constraints:

@@ -42,6 +42,13 @@ def dataset_info(name: str) -> DatasetInfo:
         raise ConfigError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}") from None
 
 
+def paper_table_datasets() -> dict[int, tuple[str, ...]]:
+    """The datasets each of the paper's tables reports (``INFO.paper_tables``), in registry
+    order: Table 1 (CHI) the three video sets, Tables 2-5 one dataset each."""
+    numbers = sorted({n for info in DATASETS.values() for n in info.paper_tables})
+    return {n: tuple(d for d, info in DATASETS.items() if n in info.paper_tables) for n in numbers}
+
+
 def load_object(target: str) -> Any:
     """The object a ``"module:attribute"`` reference names (a reader class, a writer)."""
     module, _, attribute = target.partition(":")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mgat.data.registry import DATASETS
+from mgat.data.registry import DATASETS, paper_table_datasets
 
 __all__ = [
     "DATASET_LABELS",
@@ -45,7 +45,7 @@ METRIC_LABELS: dict[str, str] = {
 
 #: Which dataset each comparison table reports (its ``INFO.paper_tables``).
 TABLE_DATASET: dict[int, str] = {
-    number: name for name, info in DATASETS.items() for number in info.paper_tables if number > 1
+    number: names[0] for number, names in paper_table_datasets().items() if number > 1
 }
 
 
@@ -175,7 +175,7 @@ TABLES: dict[int, PaperTable] = {
 #: Table 1's columns (metrics-record keys): CHI on the probe and on the gallery set.
 TABLE1_COLUMNS: tuple[str, str] = ("chi_probe", "chi_gallery")
 #: Table 1's datasets, in the paper's (and the registry's) order.
-TABLE1_DATASETS: tuple[str, ...] = tuple(n for n, i in DATASETS.items() if 1 in i.paper_tables)
+TABLE1_DATASETS: tuple[str, ...] = paper_table_datasets()[1]
 #: Table 1's method names, mapped to the metrics record's model ("Optimized" is MGAT).
 TABLE1_METHODS: dict[str, str] = {"Baseline": "baseline", "Optimized": "mgat"}
 
