@@ -4,7 +4,8 @@ Loads a trained stage-1 model, draws one PK batch (M persons x K images) of a sp
 set, and reports for each place MGAT can read X (``pooled``: before the BN; ``bn``: after it):
 the median squared distance e^2 between images, the mean self weight alpha_ii and
 ||X' - X|| / ||X|| at each gamma, and the norms at X of the identity-loss gradient and of the
-two OF loss forms' gradients (``mse`` and ``l2sum``). The figures recorded in
+two OF losses' gradients (``mse`` averaged; ``l2sum``: ``l2`` summed over the batch, eq. 11 as
+printed). The figures recorded in
 docs/protocol.md come from this script on the demo's baseline:
 
     python benchmarks/attention_scale.py results/demo/ilidsvid/split0/baseline/model.pt \\
@@ -59,7 +60,7 @@ def measure(model, images, labels, features: str, gammas: list[float]) -> dict:
         for name, loss in (
             ("id", identity_loss(logits, labels)),
             ("of_mse", OptimizationFeedbackLoss("mse")(x_prime, x)),
-            ("of_l2sum", OptimizationFeedbackLoss("l2sum")(x_prime, x)),
+            ("of_l2sum", OptimizationFeedbackLoss("l2", reduction="sum")(x_prime, x)),
         ):
             (grad,) = torch.autograd.grad(loss, x, retain_graph=True)
             grads[f"{name}_grad_x"] = float(grad.norm())

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
+from markdown_it import MarkdownIt
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,6 +35,36 @@ def workflow_copy(folder: Path) -> Path:
         else:
             shutil.copy(source, folder / part)
     return folder
+
+
+def md_tables(md: str) -> list[list[list[str]]]:
+    """Every table of a Markdown text as a user's renderer sees it: rows of cell texts (header
+    first), parsed by markdown-it with GitHub's table extension, escapes resolved."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    tables: list[list[list[str]]] = []
+    inside = False
+    for token in tokens:
+        if token.type in ("table_open", "table_close"):
+            inside = token.type == "table_open"
+            tables += [[]] if inside else []
+        elif inside and token.type == "tr_open":
+            tables[-1].append([])
+        elif inside and token.type == "inline":
+            tables[-1][-1].append("".join(child.content for child in token.children or []))
+    return tables
+
+
+def md_text(md: str) -> str:
+    """The paragraphs and headings of a Markdown text as a reader sees them (escapes resolved)."""
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    inside = False
+    texts = []
+    for token in tokens:
+        if token.type in ("table_open", "table_close"):
+            inside = token.type == "table_open"
+        elif token.type == "inline" and not inside:
+            texts.append("".join(child.content for child in token.children or []))
+    return "\n".join(texts)
 
 
 def touch(path: Path) -> None:

@@ -21,7 +21,7 @@ from mgat.data.splits import write_splits
 from mgat.data.synthetic import synthesize
 from mgat.data.transforms import train_transform
 from mgat.engine import StageSettings, TrainingError, train_loop, train_stage
-from mgat.engine.diagnostics import ATTENTION_COLUMNS
+from mgat.engine.diagnostics import ATTENTION_COLUMNS, MOVEMENT_COLUMNS
 from mgat.engine.loop import TIMING_COLUMNS
 from mgat.engine.stages import build_optimizer
 from mgat.models import ReidNet
@@ -54,6 +54,7 @@ def paper_settings(stage: str) -> StageSettings:
     else:
         values = dict(train["graph"])
         lr = values.pop("lr")
+        del values["control"]  # which stages run, not a stage's setting
         values.update(lr_backbone=lr, lr_head=lr)
     return StageSettings.from_dict(values)
 
@@ -124,6 +125,53 @@ def test_three_stages_train_and_log(market, tmp_path: Path) -> None:
         assert record["diagnostics"]["alpha_self_start"] == graph_log["alpha_self"][0]
 
 
+def test_control_stage_and_movement_are_logged(market, tmp_path: Path) -> None:
+    """The control (stage 2 without the graph) trains with stage 2's batches and logs no
+    attention; every stage logs, per epoch and in its model record, how far it moved."""
+    _rows, baseline = run_stage("baseline", market, tmp_path)
+    base_log = pd.read_csv(tmp_path / "baseline.csv")
+    assert set(MOVEMENT_COLUMNS) <= set(base_log.columns)
+    assert (base_log["move_trunk"] > 0).all() and (base_log["move_head"] > 0).all()
+    _rows, control = run_stage(
+        "finetune", market, tmp_path, init=baseline, persons_per_batch=3, images_per_person=4
+    )
+    log = pd.read_csv(tmp_path / "finetune.csv")
+    assert "of_loss" not in log.columns and "alpha_self" not in log.columns
+    assert set(MOVEMENT_COLUMNS) <= set(log.columns)
+    assert log["move_trunk"].is_monotonic_increasing and log["move_trunk"].iloc[0] > 0
+    record = load_saved_model(control)[1]
+    assert "attention_identity" not in record["diagnostics"]
+    history = record["diagnostics"]["history"]
+    assert [h["epoch"] for h in history] == [0, 1]
+    assert history[-1]["move_trunk"] == pytest.approx(log["move_trunk"].iloc[-1])
+    assert not set(TIMING_COLUMNS) & set(history[0])
+
+
+def test_frozen_bn_and_sum_reduction(market, tmp_path: Path) -> None:
+    """bn frozen: no running statistic moves in stage 2 while the weights do; bn train: the
+    statistics drift. Summing the losses over the batch instead of averaging them moves the
+    weights about N = M x K times as far at a small rate (docs/protocol.md)."""
+    _rows, baseline = run_stage("baseline", market, tmp_path)
+    stage2 = {"persons_per_batch": 3, "images_per_person": 4, "epochs": 1, "weight_decay": 0.0}
+    small = {"lr_backbone": 1e-5, "lr_head": 1e-5, "momentum": 0.0}
+    moved = {}
+    for bn in ("frozen", "train"):
+        rows, model = run_stage("mgat", market, tmp_path, init=baseline, bn=bn, **stage2)
+        start, end = load_reid_model(baseline).state_dict(), load_reid_model(model).state_dict()
+        stats = [k for k in start if "running" in k]
+        unchanged = all(torch.equal(start[k], end[k]) for k in stats)
+        assert unchanged == (bn == "frozen")
+        assert (rows[-1]["bn_mean_shift_head"] == 0.0) == (bn == "frozen")
+        assert rows[-1]["move_trunk"] > 0
+    for reduction in ("mean", "sum"):
+        rows, _model = run_stage(
+            "finetune", market, tmp_path, init=baseline, bn="frozen", loss_reduction=reduction,
+            **stage2, **small,
+        )  # fmt: skip
+        moved[reduction] = rows[-1]["move_trunk"]
+    assert moved["sum"] / moved["mean"] == pytest.approx(12, rel=0.05)
+
+
 def test_identity_attention_is_said_once_in_the_log(market, tmp_path: Path, caplog) -> None:
     """A gamma far below the squared distances makes A the identity: X' = X, and the run says
     so; a gamma far above them spreads the attention and changes X."""
@@ -147,16 +195,19 @@ def test_non_finite_loss_names_stage_epoch_iteration(market, tmp_path: Path) -> 
     _rows, baseline = run_stage("baseline", market, tmp_path)
     model = load_reid_model(baseline)
 
-    def exploding(model, images, pids):
-        loss = model(images)[1].sum() * float("nan")
-        return {"loss": loss}
+    class Exploding:
+        def train_mode(self, model):
+            model.train()
+
+        def __call__(self, model, images, pids):
+            return {"loss": model(images)[1].sum() * float("nan")}
 
     samples = [(str(p), i % 3, 0) for i, p in enumerate(sorted(market[0].rglob("*.jpg"))[:9])]
     sampler = PersonRoundRobinSampler({0: [0, 3, 6], 1: [1, 4, 7], 2: [2, 5, 8]}, 3, 2, seed=0)
     optimizer, scheduler = build_optimizer(model, StageSettings(1, 0.1, 0.1, 1))
     with pytest.raises(TrainingError, match=r"stage demo: .*epoch 0, iteration 0") as err:
         train_loop(
-            stage="demo", model=model, step=exploding, optimizer=optimizer, scheduler=scheduler,
+            stage="demo", model=model, step=Exploding(), optimizer=optimizer, scheduler=scheduler,
             sampler=sampler, dataset=FrameDataset(samples, train_transform(32, 16)), epochs=1,
             device=torch.device("cpu"), workers=0, seed=0, checkpoint=tmp_path / "c.pt",
             fingerprint="x",
@@ -237,6 +288,7 @@ def test_repeated_runs_are_identical_on_the_cpu(market, tmp_path: Path) -> None:
         ]
     for name, tensor in weights_a.items():
         assert torch.equal(tensor, weights_b[name]), name
-    assert (feats_a["query_features"] == feats_b["query_features"]).all()
+    for kind in ("pooled", "bn"):
+        assert (feats_a[f"query_features_{kind}"] == feats_b[f"query_features_{kind}"]).all()
     for key in ("top1", "top5", "mAP", "chi_probe", "chi_gallery", "cmc"):
         assert metrics_a[key] == metrics_b[key], key

@@ -14,7 +14,7 @@ from mgat.data.fetch import sha256_file
 from mgat.data.splits import write_splits
 from mgat.data.synthetic import synthesize
 from mgat.engine import StageSettings, train_stage
-from mgat.errors import ConfigError
+from mgat.errors import ConfigError, DataError
 from mgat.featurefile import load_features
 from mgat.features import extract_features, figure4_distances, figure4_sample, select_frames
 from mgat.metrics.evaluation import aggregate_splits, evaluate_split
@@ -62,7 +62,8 @@ def extract(trained, out: Path, **options) -> dict:
 def test_tracklet_feature_is_the_mean_of_its_frames(trained, tmp_path: Path) -> None:
     meta = extract(trained, tmp_path / "f.npz", sampling="all")
     data = load_features(tmp_path / "f.npz")
-    assert data["query_features"].shape == (meta["num_query"], 512)
+    for kind in ("pooled", "bn"):
+        assert data[f"query_features_{kind}"].shape == (meta["num_query"], 512)
     assert not [key for key in data if key.startswith("sample")]  # Figure 4 runs its own
     # Recompute the first query tracklet by hand from its frames.
     from PIL import Image
@@ -78,10 +79,14 @@ def test_tracklet_feature_is_the_mean_of_its_frames(trained, tmp_path: Path) -> 
     frames = torch.stack([transform(Image.open(p).convert("RGB")) for p in first.paths])
     frames = model_input(frames, torch.device("cpu"))
     with torch.no_grad():
-        expected = model(frames).mean(dim=0).numpy()
-    np.testing.assert_allclose(data["query_features"][0], expected, rtol=1e-4, atol=1e-4)
+        expected = {"bn": model(frames), "pooled": model.embed(frames)}
+    for kind, values in expected.items():
+        np.testing.assert_allclose(
+            data[f"query_features_{kind}"][0], values.mean(dim=0).numpy(), rtol=1e-4, atol=1e-4
+        )
     assert data["query_pids"][0] == first.pid and data["query_camids"][0] == first.camid
-    assert np.isfinite(meta["chi_query"]) and np.isfinite(meta["chi_gallery"])
+    for kind in ("pooled", "bn"):
+        assert np.isfinite(meta["chi"][kind]["query"]) and np.isfinite(meta["chi"][kind]["gallery"])
 
 
 def test_chi_and_figure4_count_each_distinct_frame_once(trained, tmp_path: Path) -> None:
@@ -90,8 +95,9 @@ def test_chi_and_figure4_count_each_distinct_frame_once(trained, tmp_path: Path)
     CHI and the Figure-4 sample must equal those of sampling all frames once."""
     padded = extract(trained, tmp_path / "p.npz", sampling="evenly", seq_len=12)
     once = extract(trained, tmp_path / "a.npz", sampling="all")
-    assert padded["chi_query"] == pytest.approx(once["chi_query"], rel=1e-5)
-    assert padded["chi_gallery"] == pytest.approx(once["chi_gallery"], rel=1e-5)
+    for kind in ("pooled", "bn"):
+        for part in ("query", "gallery"):
+            assert padded["chi"][kind][part] == pytest.approx(once["chi"][kind][part], rel=1e-5)
     _, pids, paths = figure4(trained, sampling="evenly", seq_len=12)
     assert len(paths) == 6 and len(set(paths)) == 6 and len(set(pids.tolist())) == 2
     assert paths == figure4(trained, sampling="all")[2]
@@ -104,26 +110,47 @@ def test_official_protocol_gallery_includes_queries(trained, tmp_path: Path) -> 
 
 
 def test_kit_and_torchreid_protocols_from_one_extraction(trained, tmp_path: Path) -> None:
-    """MARS: the kit's gallery (queries included) with its AP, and torchreid's (queries left
-    out) with its AP, both from one features file; the configured protocol's numbers are the
-    matching one of the two."""
+    """MARS: the kit's gallery (queries included) with its AP, stable tie order and average
+    over all queries, and torchreid's (queries left out) with its AP, both from one features
+    file, for the configured test feature; both test features are scored."""
+    from mgat.metrics import rank_metrics, squared_euclidean
+
     torchreid = extract(trained, tmp_path / "t.npz")
     official = extract(trained, tmp_path / "o.npz", protocol="official")
-    assert torchreid["attention"] is None  # a baseline: no stage-2 attention to report
+    assert torchreid["stage"] == "baseline" and "alpha_self_start" not in torchreid["diagnostics"]
     kit_run = evaluate_split(tmp_path / "o.npz", tmp_path / "o.json", model="baseline",
-                             ap="trapezoid")  # fmt: skip
-    reid_run = evaluate_split(tmp_path / "t.npz", tmp_path / "t.json", model="baseline")
+                             ap="trapezoid", feature="bn")  # fmt: skip
+    reid_run = evaluate_split(tmp_path / "t.npz", tmp_path / "t.json", model="baseline",
+                              feature="bn")  # fmt: skip
     for run in (kit_run, reid_run):
         assert run["protocols"]["kit"]["num_gallery"] == official["num_gallery"]
         assert run["protocols"]["torchreid"]["num_gallery"] == torchreid["num_gallery"]
         assert run["protocols"]["kit"]["ap"] == "trapezoid"
+        assert run["protocols"]["kit"]["ties"] == "stable"
+        assert run["protocols"]["kit"]["average"] == "all"
+        assert set(run["per_query"]) == {"kit", "torchreid"}
+        assert set(run["features"]) == {"pooled", "bn"} and run["feature"] == "bn"
     for metric in ("top1", "top5", "mAP"):
-        assert kit_run[metric] == kit_run["protocols"]["kit"][metric]
         assert reid_run[metric] == reid_run["protocols"]["torchreid"][metric]
         assert kit_run["protocols"] == reid_run["protocols"]
+        assert reid_run["features"]["bn"][metric] == reid_run[metric]
+    # The kit's view ranks exactly as the kits do.
+    data = load_features(tmp_path / "o.npz")
+    expected = rank_metrics(
+        squared_euclidean(data["query_features_bn"], data["gallery_features_bn"]),
+        data["query_pids"], data["gallery_pids"], data["query_camids"], data["gallery_camids"],
+        ap="trapezoid", ties="stable", average="all",
+    )  # fmt: skip
+    assert kit_run["protocols"]["kit"]["mAP"] == expected.mAP
+    assert kit_run["per_query"]["kit"]["first_rank"] == expected.first_rank.tolist()
     assert reid_run["num_gallery"] == torchreid["num_gallery"]
     # The torchreid gallery's CHI leaves the query tracklets out.
-    assert torchreid["chi_gallery"] != pytest.approx(official["chi_gallery"], rel=1e-6)
+    assert torchreid["chi"]["bn"]["gallery"] != pytest.approx(
+        official["chi"]["bn"]["gallery"], rel=1e-6
+    )
+    pooled = evaluate_split(tmp_path / "t.npz", tmp_path / "p.json", model="baseline")
+    assert pooled["feature"] == "pooled" and pooled["features"] == reid_run["features"]
+    assert pooled["chi_probe"] == torchreid["chi"]["pooled"]["query"]
 
 
 def test_evaluate_and_aggregate(trained, tmp_path: Path) -> None:
@@ -162,6 +189,20 @@ def test_evaluate_and_aggregate(trained, tmp_path: Path) -> None:
     assert set(table["metric"]) >= {"top1", "mAP", "chi_probe", "chi_gallery"}
     assert summary["repeated_split"] is False  # split 1 pretended to be another split
     assert set(summary["protocols"]) == {"kit", "torchreid"}  # MARS: both protocols
+    # The same features under two names: every difference is exactly 0, interval [0, 0].
+    assert set(summary["differences"]) == {"kit", "torchreid"}
+    for view in ("kit", "torchreid"):
+        for metric in ("top1", "mAP"):
+            ci = summary["differences"][view]["mgat-baseline"][metric]
+            assert (ci["estimate"], ci["low"], ci["high"]) == (0.0, 0.0, 0.0)
+            assert ci["runs"] == 2 and ci["confidence"] == 0.95
+    assert {"difference:kit:top1", "feature:pooled:top1", "feature:bn:mAP"} <= set(table["metric"])
+    # Runs whose queries differ cannot be paired.
+    broken = json.loads(records[1].read_text())
+    broken["queries_sha256"] = "0" * 64
+    records[1].write_text(json.dumps(broken))
+    with pytest.raises(DataError, match="not evaluated on the same queries"):
+        aggregate_splits(records, tmp_path / "x.json", tmp_path / "x.csv", data_source="real")
 
 
 def test_runs_of_one_split_aggregate_as_seeds(trained, tmp_path: Path) -> None:
@@ -201,15 +242,13 @@ def test_input_size_defaults_to_the_trained_one(trained, tmp_path: Path) -> None
     )  # fmt: skip
     assert explicit["num_query"] > 0
     np.testing.assert_array_equal(
-        load_features(tmp_path / "d.npz")["query_features"],
-        load_features(tmp_path / "e.npz")["query_features"],
+        load_features(tmp_path / "d.npz")["query_features_bn"],
+        load_features(tmp_path / "e.npz")["query_features_bn"],
     )
 
 
 @pytest.mark.parametrize("content", ["", '{"dataset": "mars", ', "\x00\xff"])
 def test_damaged_evaluation_is_one_line_naming_its_rule(tmp_path: Path, content: str) -> None:
-    from mgat.errors import DataError
-
     bad = tmp_path / "eval.json"
     bad.write_bytes(content.encode("latin-1"))
     with pytest.raises(
@@ -240,8 +279,8 @@ def test_figure4_runs_the_model_on_its_sample_frames_only(trained) -> None:
     transform = test_transform(32, 16)
     images = torch.stack([transform(Image.open(p).convert("RGB")) for p in paths])
     with torch.no_grad():
-        expected = model(model_input(images, torch.device("cpu"))).numpy()
-    np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-4)
+        expected = model.embed(model_input(images, torch.device("cpu"))).numpy()
+    np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-4)  # pooled: the default
     assert pids.tolist() == sorted(pids.tolist()) and len(set(pids.tolist())) == 2
     # Both models of a split are shown on the same frames; with one model twice, the same
     # matrix, that of the sample's features.

@@ -80,6 +80,64 @@ def random_problem(
     return distmat, q_pids, g_pids, q_camids, g_camids
 
 
+def reference_kit(
+    distmat: np.ndarray,
+    q_pids: np.ndarray,
+    g_pids: np.ndarray,
+    q_camids: np.ndarray,
+    g_camids: np.ndarray,
+    max_rank: int,
+    ties: str = "stable",
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """The Market-1501/MARS MATLAB kits' evaluation, one query at a time, in float64.
+
+    ``[~, index] = sort(score, 'ascend')`` is a stable sort; ``compute_AP.m`` walks ``index``,
+    skips junk (same identity, same camera), sets CMC to 1 from the first good item on in the
+    junk-removed list, and sums the trapezoid rule over recall. CMC and mAP average over all
+    queries; a query without a good item counts 0 (MATLAB would compute recall 0/0 there).
+    ``ties="torchreid"`` orders ``index`` by ``np.argsort``'s default kind instead.
+    Returns ``(cmc, mAP, per-query AP, per-query 1-based first good rank or 0)``.
+    """
+    num_q, num_g = distmat.shape
+    cmc = np.zeros((num_q, num_g))
+    aps = np.zeros(num_q)
+    first = np.zeros(num_q, dtype=np.int64)
+    for q in range(num_q):
+        row = distmat[q].astype(np.float32)
+        index = np.argsort(row.astype(np.float64), kind="stable")
+        if ties == "torchreid":
+            index = np.argsort(row)
+        same_pid = g_pids == q_pids[q]
+        good = set(np.flatnonzero(same_pid & (g_camids != q_camids[q])).tolist())
+        junk = set(np.flatnonzero(same_pid & (g_camids == q_camids[q])).tolist())
+        ngood = len(good)
+        if ngood == 0:
+            continue  # CMC 0 at every rank, AP 0
+        old_recall, old_precision, ap = 0.0, 1.0, 0.0
+        intersect_size = j = good_now = njunk = 0
+        for n, item in enumerate(index.tolist()):  # n is 0-based here, 1-based in MATLAB
+            flag = item in good
+            if flag:
+                cmc[q, n - njunk :] = 1.0
+                if first[q] == 0:
+                    first[q] = n - njunk + 1
+                good_now += 1
+            if item in junk:
+                njunk += 1
+                continue
+            if flag:
+                intersect_size += 1
+            recall = intersect_size / ngood
+            precision = intersect_size / (j + 1)
+            ap += (recall - old_recall) * (old_precision + precision) / 2
+            old_recall, old_precision = recall, precision
+            j += 1
+            if good_now == ngood:
+                break
+        aps[q] = ap
+    return cmc[:, : min(max_rank, num_g)].mean(axis=0), float(aps.mean()), aps, first
+
+
 def cmc_map(*args, **kwargs) -> tuple[np.ndarray, float]:
     """``(cmc, mAP)``, the pair torchreid's ``evaluate_rank`` returns."""
     result = rank_metrics(*args, **kwargs)
@@ -155,6 +213,90 @@ def test_chunk_size_does_not_change_results(ap: str) -> None:
         assert other.num_valid == results[0].num_valid
 
 
+KIT = {"ap": "trapezoid", "ties": "stable", "average": "all"}
+
+
+@pytest.mark.parametrize("ties", [True, False], ids=["ties", "no-ties"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kit_protocol_matches_kit_reference_loop(seed: int, ties: bool) -> None:
+    """Stable ties, trapezoid AP and every query counted reproduce the MATLAB kits."""
+    problem = random_problem(seed, ties=ties)
+    result = rank_metrics(*problem, max_rank=50, **KIT)
+    ref_cmc, ref_mAP, ref_ap, ref_first = reference_kit(*problem, max_rank=50)
+    assert result.cmc.dtype == np.float32
+    np.testing.assert_allclose(result.cmc, ref_cmc, atol=1e-6)
+    assert result.mAP == pytest.approx(ref_mAP, abs=1e-12)
+    np.testing.assert_allclose(result.ap, ref_ap, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(result.first_rank, ref_first)
+    assert result.first_rank.dtype == np.int64
+    assert result.num_valid == int((ref_first > 0).sum())
+    assert 0 < result.num_valid < result.num_queries == 60
+    assert (result.ap[:3] == 0).all() and (result.first_rank[:3] == 0).all()
+    assert result.mAP == float(np.mean(result.ap))
+    np.testing.assert_allclose(result.cmc[0], np.mean(result.first_rank == 1), atol=1e-7)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_first_rank_under_default_rules(seed: int) -> None:
+    """``first_rank`` follows np.argsort's ties by default, and is 0 without a true match."""
+    problem = random_problem(seed, ties=True)
+    result = rank_metrics(*problem, max_rank=50)
+    _, _, _, ref_first = reference_kit(*problem, max_rank=50, ties="torchreid")
+    np.testing.assert_array_equal(result.first_rank, ref_first)
+    assert np.isnan(result.ap[ref_first == 0]).all()
+    assert result.mAP == float(np.mean(result.ap[result.first_rank > 0]))
+
+
+def test_defaults_are_torchreid_rules() -> None:
+    """The new options default to today's behaviour, bit for bit."""
+    for ties in (True, False):
+        problem = random_problem(8, ties=ties)
+        default = rank_metrics(*problem)
+        explicit = rank_metrics(*problem, ties="torchreid", average="valid")
+        np.testing.assert_array_equal(default.cmc, explicit.cmc)
+        np.testing.assert_array_equal(default.ap, explicit.ap)
+        np.testing.assert_array_equal(default.first_rank, explicit.first_rank)
+        assert default.mAP == explicit.mAP
+        ref_cmc, ref_mAP, ref_valid = reference_rank(*problem, max_rank=50, ap="noninterpolated")
+        np.testing.assert_allclose(default.cmc, ref_cmc, atol=1e-6)
+        assert default.mAP == pytest.approx(ref_mAP, abs=1e-6)
+        assert default.num_valid == ref_valid
+
+
+@pytest.mark.parametrize("average", ["valid", "all"])
+@pytest.mark.parametrize("ties", ["torchreid", "stable"])
+@pytest.mark.parametrize("ap", ["noninterpolated", "trapezoid"])
+def test_chunk_size_does_not_change_results_under_options(ap: str, ties: str, average: str) -> None:
+    problem = random_problem(6, num_q=45)
+    results = [
+        rank_metrics(*problem, ap=ap, ties=ties, average=average, chunk=chunk)  # type: ignore[arg-type]
+        for chunk in (1, 7, 45, 1000)
+    ]
+    for other in results[1:]:
+        np.testing.assert_array_equal(other.cmc, results[0].cmc)
+        np.testing.assert_array_equal(other.ap, results[0].ap)
+        np.testing.assert_array_equal(other.first_rank, results[0].first_rank)
+        assert other.mAP == results[0].mAP
+        assert other.num_valid == results[0].num_valid
+
+
+def test_kit_protocol_with_whole_chunks_argsorted() -> None:
+    """Tie-free rows first, then mostly tied ones (argsorted whole): stable ties throughout."""
+    tied = random_problem(4, num_q=80, num_g=200)
+    smooth = random_problem(5, num_q=80, num_g=200, ties=False)
+    distmat = np.concatenate([smooth[0][:20], tied[0][:60]])
+    q_pids = np.concatenate([smooth[1][:20], tied[1][:60]])
+    q_camids = np.concatenate([smooth[3][:20], tied[3][:60]])
+    problem = (distmat, q_pids, tied[2], q_camids, tied[4])
+    ref_cmc, ref_mAP, ref_ap, ref_first = reference_kit(*problem, max_rank=50)
+    for chunk in (10, 20, 80):
+        result = rank_metrics(*problem, chunk=chunk, **KIT)
+        np.testing.assert_allclose(result.cmc, ref_cmc, atol=1e-6)
+        assert result.mAP == pytest.approx(ref_mAP, abs=1e-12)
+        np.testing.assert_allclose(result.ap, ref_ap, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(result.first_rank, ref_first)
+
+
 def one_query(distances: list[float], pids: list[int], cams: list[int]) -> tuple[np.ndarray, ...]:
     """Query of identity 1 under camera 0 against a gallery given item by item."""
     return (
@@ -207,6 +349,74 @@ def test_query_without_true_match_is_excluded() -> None:
     assert result.ap[0] == pytest.approx(0.5)
     assert np.isnan(result.ap[1:]).all()
     assert isinstance(result, RankResult)
+
+
+@pytest.mark.parametrize("match_first", [True, False], ids=["match-lower", "wrong-lower"])
+def test_true_match_tied_with_wrong_match(match_first: bool) -> None:
+    """A true match (identity 1, camera 1) and a wrong match (identity 2) at the same distance,
+    behind a junk item (identity 1, camera 0) at that distance too. Under "stable" the lower
+    gallery index comes first: the match is at rank 1 (AP 1) or rank 2 (AP 1/2, trapezoid
+    (0 + 1/2) / 2 = 1/4); under "torchreid" the order is np.argsort's."""
+    pids, cams = ([1, 2], [1, 1]) if match_first else ([2, 1], [1, 1])
+    problem = one_query([0.5, 0.5, 0.5, 0.9], pids=[1, *pids, 3], cams=[0, *cams, 2])
+    stable = rank_metrics(*problem, max_rank=3, ties="stable")
+    expected_rank = 1 if match_first else 2
+    assert stable.first_rank.tolist() == [expected_rank]
+    np.testing.assert_array_equal(stable.cmc, [1.0, 1.0, 1.0] if match_first else [0, 1, 1])
+    assert stable.mAP == pytest.approx(1.0 if match_first else 0.5, abs=1e-12)
+    kit = rank_metrics(*problem, max_rank=3, **KIT)
+    assert kit.mAP == pytest.approx(1.0 if match_first else 0.25, abs=1e-12)
+
+    order = np.argsort(problem[0][0])  # torchreid's call on the float32 row
+    kept = order[order != 0]  # the junk item removed
+    torchreid = rank_metrics(*problem, max_rank=3, ties="torchreid")
+    assert torchreid.first_rank.tolist() == [
+        int(np.flatnonzero(kept == (1 if match_first else 2))[0]) + 1
+    ]
+
+
+def test_long_tied_row_follows_each_rule() -> None:
+    """Forty items at one distance, the only true match among them at gallery index 23."""
+    pids = [2] * 40
+    pids[23] = 1
+    problem = one_query([1.0] * 40, pids=pids, cams=[1] * 40)
+    assert rank_metrics(*problem, ties="stable").first_rank.tolist() == [24]
+    order = np.argsort(problem[0][0])
+    expected = int(np.flatnonzero(order == 23)[0]) + 1
+    assert rank_metrics(*problem, ties="torchreid").first_rank.tolist() == [expected]
+    assert rank_metrics(*problem).first_rank.tolist() == [expected]
+
+
+def test_average_all_counts_queries_without_match() -> None:
+    """The case of test_query_without_true_match_is_excluded with every query counted: queries 1
+    and 2 score CMC 0 and AP 0, so CMC = [0, 1/3, 1/3] and mAP = (1/2 + 0 + 0) / 3."""
+    distmat = np.array([[0.2, 0.1, 0.3], [0.1, 0.2, 0.3], [0.1, 0.2, 0.3]], dtype=np.float32)
+    q_pids, q_camids = np.array([1, 2, 9]), np.array([0, 0, 0])
+    g_pids, g_camids = np.array([1, 3, 2]), np.array([1, 1, 0])
+    for ties in ("torchreid", "stable"):
+        result = rank_metrics(
+            distmat, q_pids, g_pids, q_camids, g_camids, max_rank=3, ties=ties, average="all"
+        )
+        assert (result.num_valid, result.num_queries) == (1, 3)
+        np.testing.assert_allclose(result.cmc, [0.0, 1 / 3, 1 / 3], atol=1e-7)
+        assert result.mAP == pytest.approx(0.5 / 3, abs=1e-12)
+        np.testing.assert_array_equal(result.ap, [0.5, 0.0, 0.0])
+        np.testing.assert_array_equal(result.first_rank, [2, 0, 0])
+    valid = rank_metrics(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=3)
+    np.testing.assert_array_equal(valid.first_rank, [2, 0, 0])
+
+
+def test_average_all_without_any_match_is_still_a_data_error() -> None:
+    problem = one_query([0.1, 0.2], pids=[1, 2], cams=[0, 1])
+    with pytest.raises(DataError, match="no query has a true match in the gallery"):
+        rank_metrics(*problem, average="all")
+
+
+def test_unknown_ties_or_average_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown ties 'matlab'"):
+        rank_metrics(*random_problem(0), ties="matlab")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="unknown average 'some'"):
+        rank_metrics(*random_problem(0), average="some")  # type: ignore[arg-type]
 
 
 def test_accepts_torch_and_float64_inputs() -> None:

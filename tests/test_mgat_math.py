@@ -175,24 +175,48 @@ def of_inputs():
 
 
 @pytest.mark.parametrize(
-    ("form", "value", "x_grad"),
+    ("form", "reduction", "value", "x_grad"),
     [
-        ("mse", 25.0 / 4, [[-1.5, -2.0], [0.0, 0.0]]),  # mean((x'-x)^2); d/dx = -2(x'-x)/4
-        ("l2sum", 5.0, [[-0.6, -0.8], [0.0, 0.0]]),  # ||(3,4)|| + ||0||; zero row: grad 0
+        # mean over 2 images of ||x'-x||^2 / d (d = 2): mean((x'-x)^2); d/dx = -2(x'-x)/4
+        ("mse", "mean", 25.0 / 4, [[-1.5, -2.0], [0.0, 0.0]]),
+        # summed over the images: 2x the mean
+        ("mse", "sum", 25.0 / 2, [[-3.0, -4.0], [0.0, 0.0]]),
+        # eq. (11) as printed: ||(3,4)|| + ||0||; a zero row has gradient 0, not NaN
+        ("l2", "sum", 5.0, [[-0.6, -0.8], [0.0, 0.0]]),
+        ("l2", "mean", 5.0 / 2, [[-0.3, -0.4], [0.0, 0.0]]),
     ],
 )
-def test_of_loss_values_and_gradients(form: str, value: float, x_grad: list) -> None:
+def test_of_loss_values_and_gradients(
+    form: str, reduction: str, value: float, x_grad: list
+) -> None:
     x_prime, x = of_inputs()
-    loss = OptimizationFeedbackLoss(form, weight=2.0)(x_prime, x)
+    loss = OptimizationFeedbackLoss(form, weight=2.0, reduction=reduction)(x_prime, x)
     assert loss.item() == pytest.approx(2.0 * value)
     loss.backward()
     assert x_prime.grad is None  # the optimised features are the target
     torch.testing.assert_close(x.grad, 2.0 * torch.tensor(x_grad, dtype=torch.float64))
 
     x_prime, x = of_inputs()
-    OptimizationFeedbackLoss(form, detach_target=False)(x_prime, x).backward()
+    OptimizationFeedbackLoss(form, detach_target=False, reduction=reduction)(x_prime, x).backward()
     torch.testing.assert_close(x_prime.grad, -torch.tensor(x_grad, dtype=torch.float64))
     torch.testing.assert_close(x.grad, torch.tensor(x_grad, dtype=torch.float64))
+
+
+def test_sum_reduction_is_the_batch_size_times_the_mean() -> None:
+    """Eq. (11) sums over the graph's nodes: with sum, every loss and gradient of a batch of N
+    images is N times that of the mean (the predicted weight movement of docs/protocol.md)."""
+    gen = torch.Generator().manual_seed(1)
+    logits = torch.randn(12, 5, generator=gen, dtype=torch.float64)
+    labels = torch.randint(0, 5, (12,), generator=gen)
+    assert identity_loss(logits, labels, "sum").item() == pytest.approx(
+        12 * identity_loss(logits, labels).item()
+    )
+    x = torch.randn(12, 7, generator=gen, dtype=torch.float64)
+    x_prime = torch.randn(12, 7, generator=gen, dtype=torch.float64)
+    for form in ("mse", "l2"):
+        total = OptimizationFeedbackLoss(form, reduction="sum")(x_prime, x)
+        mean = OptimizationFeedbackLoss(form, reduction="mean")(x_prime, x)
+        assert total.item() == pytest.approx(12 * mean.item())
 
 
 def test_of_loss_flows_into_features_only_through_x() -> None:
@@ -206,10 +230,12 @@ def test_of_loss_flows_into_features_only_through_x() -> None:
 
 
 def test_of_loss_rejects_bad_settings() -> None:
-    with pytest.raises(ConfigError, match=r"mse, l2sum"):
+    with pytest.raises(ConfigError, match=r"mse, l2"):
         OptimizationFeedbackLoss("l1")
     with pytest.raises(ConfigError, match="weight"):
         OptimizationFeedbackLoss(weight=-1.0)
+    with pytest.raises(ValueError, match="reduction"):
+        OptimizationFeedbackLoss(reduction="max")
 
 
 def test_identity_loss_is_plain_cross_entropy() -> None:
@@ -241,9 +267,12 @@ def test_attention_statistics_match_the_equations() -> None:
         "e2_median": e2.median(),  # 30 values: torch's median is the lower middle one
         "e2_over_gamma": e2.median() / gamma,
         "rel_change": (x_prime - x).norm() / x.norm(),
+        "row_sum": (alpha * torch.where(same, 1.0, -1.0)).sum(1).mean(),  # of A o M
     }
     for name, value in expected.items():
         assert float(stats[name]) == pytest.approx(float(value), rel=1e-5), name
+    unmasked = attention_statistics(x, x_prime, labels, gamma, masked=False)
+    assert float(unmasked["row_sum"]) == pytest.approx(1.0, rel=1e-6)  # A's rows sum to 1
 
 
 @pytest.mark.parametrize("features", ["pooled", "bn"])
@@ -258,14 +287,14 @@ def test_graph_step_reads_x_where_configured(features: str) -> None:
     images = torch.randn(6, 3, 32, 16, dtype=torch.float64)
     labels = torch.tensor([0, 0, 1, 1, 2, 2])
     graph = MaskedGraphAttention(50.0)
-    step = GraphStep(graph, OptimizationFeedbackLoss("l2sum"), features=features)
+    step = GraphStep(graph, OptimizationFeedbackLoss("l2"), features=features)
     out = step(model, images, labels)
 
     x = model.embed(images) if features == "pooled" else model.features(images)
     x_prime = graph(x, labels)
     logits = model.classifier(model.bn(x_prime) if features == "pooled" else x_prime)
     id_loss = identity_loss(logits, labels)
-    of_loss = OptimizationFeedbackLoss("l2sum")(x_prime, x)
+    of_loss = OptimizationFeedbackLoss("l2")(x_prime, x)
     torch.testing.assert_close(out["id_loss"], id_loss.detach())
     torch.testing.assert_close(out["of_loss"], of_loss.detach())
     (id_grad,) = torch.autograd.grad(id_loss, x, retain_graph=True)
@@ -276,8 +305,114 @@ def test_graph_step_reads_x_where_configured(features: str) -> None:
     assert model.classifier.weight.grad is not None
 
 
-def test_graph_step_rejects_unknown_features() -> None:
+def test_graph_step_rejects_unknown_settings() -> None:
     from mgat.engine.steps import GraphStep
 
     with pytest.raises(ConfigError, match="pooled, bn"):
         GraphStep(MaskedGraphAttention(1.0), OptimizationFeedbackLoss(), features="logits")
+    with pytest.raises(ConfigError, match="train, frozen"):
+        GraphStep(MaskedGraphAttention(1.0), OptimizationFeedbackLoss(), bn="eval")
+    with pytest.raises(ConfigError, match="mean, sum"):
+        GraphStep(MaskedGraphAttention(1.0), OptimizationFeedbackLoss(), reduction="max")
+    with pytest.raises(ValueError, match="reduces by"):
+        GraphStep(MaskedGraphAttention(1.0), OptimizationFeedbackLoss(), reduction="sum")
+
+
+# --- BatchNorm in stage 2 ---------------------------------------------------------------------
+
+
+def _pooled_step_model():
+    from mgat.models import ReidNet
+
+    torch.manual_seed(0)
+    model = ReidNet("resnet18", num_classes=3, weights="none").double().train()
+    with torch.no_grad():  # stage-1-like statistics, far from those of this batch
+        model.bn.running_mean.fill_(5.0)
+        model.bn.running_var.fill_(9.0)
+    images = torch.randn(6, 3, 32, 16, dtype=torch.float64)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    return model, images, labels
+
+
+def test_pooled_stage2_estimates_the_head_bn_statistics_on_x() -> None:
+    """At test time the head BN normalises X with its running statistics, so in stage 2 they
+    must be estimated on X, not on X' (which only exists in training); X' is normalised with
+    the statistics of X. Before this was fixed, the running mean tracked the mean of X'."""
+    from mgat.engine.steps import GraphStep
+
+    model, images, labels = _pooled_step_model()
+    captured = {}
+    model.backbone.register_forward_hook(lambda _m, _i, out: captured.setdefault("x", out))
+    graph = MaskedGraphAttention(1e6)  # wide attention: X' far from X
+    old_mean = model.bn.running_mean.clone()
+    old_var = model.bn.running_var.clone()
+    out = GraphStep(graph, OptimizationFeedbackLoss(), features="pooled")(model, images, labels)
+    x = captured["x"].detach()
+    x_prime = graph(x, labels)
+    assert (x_prime.mean(0) - x.mean(0)).abs().max() > 1e-3  # the test can tell them apart
+    momentum = model.bn.momentum
+    torch.testing.assert_close(
+        model.bn.running_mean, (1 - momentum) * old_mean + momentum * x.mean(0)
+    )
+    torch.testing.assert_close(
+        model.bn.running_var, (1 - momentum) * old_var + momentum * x.var(0, unbiased=True)
+    )
+    # X' is classified after a BN that uses the batch statistics of X
+    normalised = (x_prime - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + model.bn.eps)
+    logits = model.classifier(normalised * model.bn.weight + model.bn.bias)
+    torch.testing.assert_close(out["id_loss"], identity_loss(logits, labels).detach())
+
+
+def test_bn_with_the_statistics_of_itself_is_plain_batchnorm() -> None:
+    """With X' = X (the control) the head is exactly BatchNorm in training mode, gradients and
+    running statistics included."""
+    from mgat.models.reid import _batch_norm_with_statistics_of
+
+    torch.manual_seed(2)
+    x = torch.randn(8, 5, dtype=torch.float64, requires_grad=True)
+    ours, theirs = torch.nn.BatchNorm1d(5).double(), torch.nn.BatchNorm1d(5).double()
+    with torch.no_grad():
+        for bn in (ours, theirs):
+            bn.weight.copy_(torch.linspace(0.5, 2.0, 5))
+    expected = theirs(x)
+    (grad_expected,) = torch.autograd.grad(expected.pow(3).sum(), x)
+    got = _batch_norm_with_statistics_of(ours, x, x)
+    (grad_got,) = torch.autograd.grad(got.pow(3).sum(), x)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(grad_got, grad_expected)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        torch.testing.assert_close(getattr(ours, name), getattr(theirs, name))
+
+
+def test_frozen_bn_keeps_every_running_statistic_and_uses_them() -> None:
+    from mgat.engine.steps import GraphStep
+
+    model, images, labels = _pooled_step_model()
+    before = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
+    step = GraphStep(MaskedGraphAttention(50.0), OptimizationFeedbackLoss(), bn="frozen")
+    step.train_mode(model)
+    assert model.training and not model.bn.training and not model.backbone.bn1.training
+    step(model, images, labels)["loss"].backward()
+    for name, value in model.state_dict().items():
+        if "running" in name:
+            torch.testing.assert_close(value, before[name])
+    assert model.backbone.conv1.weight.grad is not None  # the weights still train
+
+
+def test_control_step_is_identity_loss_on_the_plain_network() -> None:
+    """The control: X' = X and no OF loss, so its loss is stage 1's identity loss on stage 2's
+    batches (with stage 2's reduction)."""
+    from mgat.engine.steps import GraphStep
+
+    model, images, labels = _pooled_step_model()
+    for reduction in ("mean", "sum"):
+        step = GraphStep(None, None, reduction=reduction)
+        step.train_mode(model)
+        out = step(model, images, labels)
+        assert set(out) == {"loss", "id_loss", "correct"}
+        model.eval()
+        expected = identity_loss(model.classify(model.features(images)), labels, reduction)
+        model.train()
+        assert out["loss"].item() != pytest.approx(expected.item())  # train-mode BN differs
+        _x, logits = model(images)
+        torch.testing.assert_close(out["loss"], identity_loss(logits, labels, reduction))

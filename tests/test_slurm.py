@@ -50,7 +50,7 @@ resources:
   train: {mem_mb: 1500, runtime: 15, gpu: 1}
   extract: {mem_mb: 1500, runtime: 15, gpu: 1}
 """
-DATASETS, MODELS = ("ilidsvid", "market1501"), ("baseline", "mgat", "gat")
+DATASETS, MODELS = ("ilidsvid", "market1501"), ("baseline", "finetune", "mgat", "gat")
 #: The SLURM log folder of every job the profile submits; everything else is a localrule.
 SUBMITTED = {f"rule_train_{model}/{d}_0" for model in MODELS for d in DATASETS}
 SUBMITTED |= {f"rule_extract_features/{d}_0_{model}" for model in MODELS for d in DATASETS}
@@ -209,7 +209,7 @@ def test_cancelled_training_resumed_to_the_same_weights(runs: dict) -> None:
 
 def test_metrics_equal_a_local_run(runs: dict) -> None:
     evaluations = sorted((runs["local"] / "out").glob("*/split0/*/eval.json"))
-    assert len(evaluations) == 6
+    assert len(evaluations) == 8
     for path in evaluations:
         twin = runs["remote"] / path.relative_to(runs["local"])
         local, remote = json.loads(path.read_text()), json.loads(twin.read_text())

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
-from conftest import HttpServer, closed_port_url, serve_as_torchvision_file, workflow_copy
+from conftest import (
+    HttpServer,
+    closed_port_url,
+    md_tables,
+    serve_as_torchvision_file,
+    workflow_copy,
+)
 
 from mgat.data.summary import summarize
 from mgat.models.pretrained import IMAGENET_URLS
@@ -22,6 +28,7 @@ from mgat.models.pretrained import IMAGENET_URLS
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 DATASETS = ("ilidsvid", "prid2011", "mars", "market1501")
+MINUS = "\u2212"
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -54,8 +61,26 @@ def test_demo_renders_every_table_and_figure(demo_run: Path) -> None:
         for figure in (f"figures/fig4_{name}.png", f"figures/fig5_{name}.png", f"{name}/cmc.png"):
             assert (out / figure).stat().st_size > 10_000, figure
         metrics = json.loads((out / name / "metrics.json").read_text())
-        assert metrics["data_source"] == "synthetic"
-        assert set(metrics["models"]) == {"baseline", "mgat", "gat"}
+        assert metrics["data_source"] == "synthetic" and metrics["feature"] == "pooled"
+        assert set(metrics["models"]) == {"baseline", "finetune", "mgat", "gat"}
+        for pair in ("mgat-finetune", "mgat-baseline", "mgat-gat"):
+            for view in metrics["differences"].values():
+                ci = view[pair]["top1"]
+                assert ci["low"] <= ci["estimate"] <= ci["high"], (name, pair)
+        # Every stage logged how far it moved the network, and stage 2 its attention.
+        log = (out / name / "split0" / "mgat" / "train_log.csv").read_text().splitlines()
+        for column in ("move_trunk", "move_head", "bn_mean_shift_head", "row_sum"):
+            assert column in log[0].split(","), column
+    # Tables 2-5: this run's four models and MGAT's differences with their intervals.
+    for number in range(2, 6):
+        (table,) = md_tables((out / "tables" / f"table{number}.md").read_text())
+        methods = [row[0] for row in table]
+        for method in ("Control (stage 2, no graph)", "MGAT", "GAT (ablation)", "Baseline"):
+            assert method in methods, (number, method)
+        assert {f"Δ MGAT {MINUS} control [95% CI]", f"Δ MGAT {MINUS} baseline [95% CI]"} <= set(
+            methods
+        )
+        assert not any(f"this run {MINUS} paper" in m for m in methods)  # synthetic: none
     # Every table names its provenance record, which traces each run to its model and data.
     for number in range(1, 6):
         md = (out / "tables" / f"table{number}.md").read_text()
@@ -68,8 +93,10 @@ def test_demo_renders_every_table_and_figure(demo_run: Path) -> None:
             run["training"]["code"]["revision"] is None
             or len(run["training"]["code"]["revision"]) == 40
         )
-    sweep = (out / "sweeps" / "ilidsvid" / "sweep.md").read_text()
-    assert "| Baseline |" in sweep and sweep.count("| MGAT |") == 6
+    main, differences = md_tables((out / "sweeps" / "ilidsvid" / "sweep.md").read_text())
+    stages = [row[0] for row in main[1:]]
+    assert stages == ["Baseline", "Control (no graph)", *["MGAT"] * 6]
+    assert differences[0][-1] == "verdict" and len(differences) == 1 + 6
 
 
 def planned_after(demo_run: Path, change: str) -> dict[str, int]:
@@ -94,8 +121,19 @@ def test_changing_gamma_reruns_exactly_stage_2(demo_run: Path) -> None:
     assert counts["train_mgat"] == counts["train_gat"] == 6
     assert counts["extract_features"] == counts["evaluate"] == 12
     assert counts["aggregate"] == 4 and counts["render_table"] == 5
-    for untouched in ("train_baseline", "train_sweep", "synthesize_dataset", "make_splits"):
-        assert untouched not in counts, untouched
+    # The control reads no gamma: it stays what MGAT is read against.
+    untouched = ("train_baseline", "train_finetune", "train_sweep", "synthesize_dataset")
+    for rule in (*untouched, "make_splits"):
+        assert rule not in counts, rule
+
+
+@pytest.mark.workflow
+def test_changing_the_bn_mode_reruns_the_control_with_mgat(demo_run: Path) -> None:
+    """The control trains with MGAT's BatchNorm mode: changing it reruns both (and the sweep,
+    which reads every setting against its control)."""
+    counts = planned_after(demo_run, "train: {graph: {bn: frozen}}\n")
+    assert counts["train_mgat"] == counts["train_gat"] == counts["train_finetune"] == 6
+    assert counts["train_sweep"] == 6 and "train_baseline" not in counts
 
 
 @pytest.mark.workflow
@@ -179,9 +217,9 @@ def test_paper_config_dry_run_lists_every_stage(tmp_path: Path) -> None:
     counts = dry_run_counts("all_tables", tmp_path / "r")
     per_split = 10 + 10 + 1 + 1  # iLIDS-VID and PRID2011: 10 splits; MARS, Market1501: 1
     assert counts["prepare_dataset"] == 4 and counts["make_splits"] == 4
-    for rule in ("train_baseline", "train_mgat", "train_gat"):
+    for rule in ("train_baseline", "train_finetune", "train_mgat", "train_gat"):
         assert counts[rule] == per_split, rule
-    assert counts["extract_features"] == counts["evaluate"] == 3 * per_split
+    assert counts["extract_features"] == counts["evaluate"] == 4 * per_split
     assert counts["aggregate"] == 4 and counts["render_table"] == 5
 
 
@@ -189,7 +227,8 @@ def test_one_figure_builds_only_what_it_needs(tmp_path: Path) -> None:
     counts = dry_run_counts(f"{tmp_path}/r/mars/cmc.png", tmp_path / "r")
     assert counts["prepare_dataset"] == counts["make_splits"] == counts["aggregate"] == 1
     assert counts["train_baseline"] == counts["train_mgat"] == counts["train_gat"] == 1
-    assert counts["extract_features"] == 3 and counts["render_cmc"] == 1
+    assert counts["train_finetune"] == 1  # the control is a curve of every CMC figure
+    assert counts["extract_features"] == 4 and counts["render_cmc"] == 1
     assert "render_table" not in counts and "render_fig4" not in counts
 
 
@@ -206,19 +245,43 @@ def test_sweep_is_a_parameter_space(tmp_path: Path) -> None:
     assert counts["train_sweep"] == 3 * 2 * 2 * 2  # gammas x features x stages x splits
     assert counts["extract_sweep_features"] == counts["evaluate_sweep"] == 24
     assert counts["train_baseline"] == 2 and counts["render_sweep"] == 1
-    assert "train_mgat" not in counts  # the sweep needs only the baseline
+    # Every setting here trains its control as train.graph does: the main runs' controls.
+    assert counts["train_finetune"] == 2
+    assert "train_mgat" not in counts  # the sweep needs only the baseline and the control
+    modes = tmp_path / "modes.yaml"
+    modes.write_text(
+        "sweep:\n  datasets: [ilidsvid]\n"
+        "  grid: {bn: [train, frozen], loss_reduction: [mean, sum]}\n"
+    )
+    counts = dry_run_counts("all_sweeps", tmp_path / "r", modes)
+    # 4 MGAT settings, and the control of the 3 that train.graph does not train: one split.
+    assert counts["train_sweep"] == 4 + 3 and counts["train_finetune"] == 1
+    listed = snakemake(
+        REPO, "all_sweeps", "-n", "--configfile", str(REPO / "config" / "config.yaml"),
+        str(modes), "--config", f"results={tmp_path}/r",
+    )  # fmt: skip
+    assert (
+        "sweeps/ilidsvid/split0/finetune/gamma~250.0/features~pooled/of_loss~mse/of_weight~1.0/"
+        "M~8/K~16/bn~frozen/loss_reduction~sum/" in listed.stdout
+    )
+    no_control = tmp_path / "no_control.yaml"
+    no_control.write_text(modes.read_text() + "train: {graph: {control: false}}\n")
+    counts = dry_run_counts("all_sweeps", tmp_path / "r", no_control)
+    assert counts["train_sweep"] == 4 and "train_finetune" not in counts
     subset = tmp_path / "subset.yaml"
     subset.write_text(
         "sweep:\n  datasets: [mars]\n  grid: {gamma: [1, 2, 3]}\n"
         "  settings: [{gamma: 10}, {gamma: 10, features: bn, M: 4, K: 8}]\n"
     )
-    assert dry_run_counts("all_sweeps", tmp_path / "r", subset)["train_sweep"] == 2
+    # Two settings, and the control of the one with other batches (M 4 x K 8).
+    assert dry_run_counts("all_sweeps", tmp_path / "r", subset)["train_sweep"] == 2 + 1
     listed = snakemake(
         REPO, "all_sweeps", "-n", "--configfile", str(REPO / "config" / "config.yaml"),
         str(subset), "--config", f"results={tmp_path}/r",
     )  # fmt: skip
-    assert "sweeps/mars/split0/mgat/gamma~10.0/features~bn/of_loss~mse/of_weight~1.0/M~4/K~8/" in (
-        listed.stdout
+    assert (
+        "sweeps/mars/split0/mgat/gamma~10.0/features~bn/of_loss~mse/of_weight~1.0/M~4/K~8/"
+        "bn~train/loss_reduction~mean/" in listed.stdout
     )
 
 
@@ -228,7 +291,8 @@ def test_one_split_datasets_repeat_with_seeds(tmp_path: Path) -> None:
     repeats.write_text("datasets: [mars]\nrepeats: {mars: 3}\n")
     counts = dry_run_counts("all_tables", tmp_path / "r", repeats)
     assert counts["train_baseline"] == counts["train_mgat"] == counts["train_gat"] == 3
-    assert counts["evaluate"] == 9 and counts["aggregate"] == 1
+    assert counts["train_finetune"] == 3
+    assert counts["evaluate"] == 12 and counts["aggregate"] == 1
 
 
 @pytest.mark.parametrize("config", ["config.yaml", "demo.yaml"])
@@ -409,3 +473,31 @@ def test_offline_weights_fail_in_one_line_before_any_training(tmp_path: Path) ->
     assert url in errors[0] and f"place it at {tmp_path}/data/weights/" in errors[0]
     assert not list((tmp_path / "data" / "weights").glob("*"))  # no partial download
     assert not (tmp_path / "out" / "logs" / "train_baseline").exists()
+
+
+def test_schema_enums_are_the_vocabulary() -> None:
+    """Every list of names the schema offers is mgat.vocabulary's, in every place it appears:
+    the training settings, the sweep's grid and explicit settings, the evaluation."""
+    import yaml
+
+    from mgat import vocabulary
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    graph = schema["properties"]["train"]["properties"]["graph"]["properties"]
+    sweep = schema["properties"]["sweep"]["properties"]
+    grid, listed = sweep["grid"]["properties"], sweep["settings"]["items"]["properties"]
+    names = {
+        "features": vocabulary.GRAPH_FEATURES,
+        "of_loss": vocabulary.OF_LOSS_FORMS,
+        "bn": vocabulary.BN_MODES,
+        "loss_reduction": vocabulary.LOSS_REDUCTIONS,
+    }
+    for key, expected in names.items():
+        assert graph[key]["enum"] == list(expected), key
+        assert grid[key]["items"]["enum"] == list(expected), key
+        assert listed[key]["enum"] == list(expected), key
+    assert sweep["stages"]["items"]["enum"] == [
+        s for s in vocabulary.GRAPH_STAGES if s != vocabulary.CONTROL
+    ]
+    evaluation = schema["properties"]["evaluation"]["properties"]
+    assert evaluation["feature"]["enum"] == list(vocabulary.TEST_FEATURES)

@@ -12,6 +12,7 @@ from mgat import __version__
 from mgat.errors import ConfigError, MgatError
 from mgat.jobs import configure_logging
 from mgat.runtime import add_runtime_options
+from mgat.vocabulary import STAGES, TEST_FEATURES
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -150,9 +151,14 @@ def _evaluate(args: argparse.Namespace) -> None:
     from mgat.metrics.evaluation import evaluate_split
 
     record = evaluate_split(
-        args.features, args.out, model=args.model, max_rank=args.max_rank, ap=args.ap
+        args.features,
+        args.out,
+        model=args.model,
+        max_rank=args.max_rank,
+        ap=args.ap,
+        feature=args.feature,
     )
-    print(json.dumps({k: v for k, v in record.items() if k != "cmc"}))
+    print(json.dumps({k: v for k, v in record.items() if k not in ("cmc", "per_query")}))
 
 
 def _key_value(text: str) -> str:
@@ -227,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.set_defaults(func=_prepare)
 
     train = commands.add_parser("train", help="train one stage on one dataset split")
-    train.add_argument("stage", choices=["baseline", "mgat", "gat"])
+    train.add_argument(
+        "stage", choices=STAGES, help="baseline (stage 1); finetune (the control), mgat, gat"
+    )
     train.add_argument("dataset", choices=datasets)
     train.add_argument("--root", required=True, help="folder that holds the dataset's folder")
     train.add_argument("--splits", required=True, help="the dataset's splits file")
@@ -235,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--settings", required=True, help="YAML of StageSettings keys (see mgat.engine.stages)"
     )
-    train.add_argument("--init", help="stage-1 model (mgat, gat)")
+    train.add_argument("--init", help="stage-1 model (finetune, mgat, gat)")
     train.add_argument("--out", required=True, help="model file to write")
     train.add_argument("--metrics", required=True, help="per-epoch metrics CSV to write")
     train.add_argument("--checkpoint", help="resumable checkpoint (default: OUT.checkpoint)")
@@ -265,11 +273,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="CMC, mAP and CHI of one features file")
     evaluate.add_argument("features", help="a features file written by mgat extract")
     evaluate.add_argument("--out", required=True, help="metrics JSON to write")
-    evaluate.add_argument("--model", default="baseline", help="name recorded in the metrics")
+    evaluate.add_argument(
+        "--model", choices=STAGES, default="baseline", help="name recorded in the metrics"
+    )
     evaluate.add_argument(
         "--ap", choices=["noninterpolated", "trapezoid"], default="noninterpolated"
     )
     evaluate.add_argument("--max-rank", type=_count(1), default=50)
+    evaluate.add_argument(
+        "--feature", choices=TEST_FEATURES, default="pooled", help="the test feature reported"
+    )
     evaluate.set_defaults(func=_evaluate)
     return parser
 

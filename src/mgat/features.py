@@ -1,14 +1,17 @@
-"""Feature extraction for evaluation: the post-BN feature of the trained network, no graph.
+"""Feature extraction for evaluation: the trained network's features, no graph.
 
-At test time the paper uses the feature-embedding network alone (Section 4.2): each image's
-feature is the post-BN vector, and a video tracklet's feature is the mean of its frames'
-features. Frames of a tracklet are chosen by ``sampling``: ``evenly`` (torchreid's test default:
-``seq_len`` frames evenly spaced, short tracklets padded by repeating their last frame) or
-``all``.
+At test time the paper uses the feature-embedding network alone (Section 4.2). One extraction
+stores both candidate test features of every image (``mgat.vocabulary.TEST_FEATURES``): the
+pooled trunk feature (``pooled``, where MGAT reads X by default) and the post-BN one (``bn``);
+the evaluation scores both and reports the configured one (``evaluation.feature``). A video
+tracklet's feature is the mean of its frames' features. Frames of a tracklet are chosen by
+``sampling``: ``evenly`` (torchreid's test default: ``seq_len`` frames evenly spaced, short
+tracklets padded by repeating their last frame) or ``all``.
 
-Besides the pooled query and gallery features, a features file holds what only frame-level
-features can give: the Calinski-Harabasz index of the probe and gallery sets (Table 1; with one
-tracklet per person and camera, iLIDS-VID and PRID2011 have no tracklet-level clusters to score).
+Besides the tracklet-level query and gallery features, a features file holds what only
+frame-level features can give: the Calinski-Harabasz index of the probe and gallery sets under
+each feature (Table 1; with one tracklet per person and camera, iLIDS-VID and PRID2011 have no
+tracklet-level clusters to score).
 Figure 4's sample of M persons x K frames is run by :func:`figure4_sample`, in the Figure 4 job,
 so that its settings do not rerun extractions.
 """
@@ -39,6 +42,7 @@ from mgat.io import ensure_writable
 from mgat.metrics import calinski_harabasz
 from mgat.models.saved import load_saved_model
 from mgat.provenance import device_name, environment
+from mgat.vocabulary import TEST_FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +100,14 @@ FLUSH_EVERY = 32
 class FrameFeatures(NamedTuple):
     """Features of a list of frames, and the rate they were computed at."""
 
-    features: torch.Tensor  # [frames, d], float32, on the CPU
+    features: dict[str, torch.Tensor]  # TEST_FEATURES -> [frames, d], float32, on the CPU
     frames_per_s: float | None  # in steady state (see frame_features); None: too few batches
+
+
+def _both_features(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """[N, 2, d]: each image's pooled and post-BN feature (TEST_FEATURES order), one pass."""
+    pooled = model.embed(images)
+    return torch.stack([pooled, model.bn(pooled)], dim=1).float()
 
 
 @torch.no_grad()
@@ -112,8 +122,9 @@ def frame_features(
     layout: torch.memory_format,
     desc: str,
 ) -> FrameFeatures:
-    """Post-BN features of ``paths``, run in batches in the model's ``layout``, and the steady
-    rate: without the first batch of each worker, which waits for the loader to start."""
+    """Pooled and post-BN features of ``paths``, run in batches in the model's ``layout`` (in
+    eval mode), and the steady rate: without the first batch of each worker, which waits for
+    the loader to start."""
     dataset = FrameDataset([(p, 0, 0) for p in paths], test_transform(height, width))
     loader = DataLoader(
         dataset,
@@ -132,7 +143,7 @@ def frame_features(
             started = time.perf_counter()
         counted += images.shape[0] if b >= warm_up else 0
         with autocast(device):
-            pending.append(model(model_input(images, device, layout)).float())
+            pending.append(_both_features(model, model_input(images, device, layout)))
         if len(pending) == FLUSH_EVERY:
             chunks.append(torch.cat(pending).cpu())
             pending.clear()
@@ -142,7 +153,8 @@ def frame_features(
     rate = counted / seconds if counted and seconds > 0 else None
     if rate is not None:
         log.info("%s: %d frames, %.0f frames/s in steady state", desc, len(paths), rate)
-    features = torch.cat(chunks) if chunks else torch.empty(0, model.feature_dim)
+    stacked = torch.cat(chunks) if chunks else torch.empty(0, 2, model.feature_dim)
+    features = {kind: stacked[:, k].contiguous() for k, kind in enumerate(TEST_FEATURES)}
     return FrameFeatures(features, rate)
 
 
@@ -240,10 +252,11 @@ def extract_features(
     the training run when it differs from ``split`` (a one-split dataset trained
     several times with different seeds); it is recorded, and the evaluation reports by it.
 
-    ``out`` (``.npz``) holds ``{query,gallery}_{features,pids,camids,paths}``, the frame-level
-    CHI of each set over its distinct frames (``chi_query``, ``chi_gallery``),
-    ``gallery_in_query`` (MARS: the gallery is the kit's, and these items are the queries that
-    the torchreid ``protocol`` leaves out) and a JSON ``meta`` record. Returns ``meta``.
+    ``out`` (``.npz``) holds ``{query,gallery}_features_{pooled,bn}`` (each test feature),
+    ``{query,gallery}_{pids,camids,paths}``, ``gallery_in_query`` (MARS: the gallery is the
+    kit's, and these items are the queries that the torchreid ``protocol`` leaves out) and a
+    JSON ``meta`` record, whose ``chi`` holds the frame-level CHI of each set over its distinct
+    frames under each feature. Returns ``meta``.
     """
     _check_options(sampling, {"seq_len": seq_len, "batch_size": batch_size, "threads": threads})
     ensure_writable(out)
@@ -258,27 +271,29 @@ def extract_features(
         in_query[:] = False  # a gallery that shares a frame with a query is the data's own
     excluded = in_query if protocol == "torchreid" else np.zeros_like(in_query)
     arrays: dict[str, np.ndarray] = {}
-    chi: dict[str, float | None] = {}
+    chi: dict[str, dict[str, float | None]] = {kind: {} for kind in TEST_FEATURES}
     for name, items in (("query", data.query), ("gallery", data.gallery)):
         paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
         frames, _rate = frame_features(
             loaded.model, paths, loaded.height, loaded.width, batch_size, workers, target,
             loaded.layout, f"{dataset} {name}",
         )  # fmt: skip
-        chosen = frames[torch.as_tensor(frame_ids)]  # one row per (tracklet, chosen frame)
-        arrays[f"{name}_features"] = _pool(chosen, owners, len(items))
-        arrays[f"{name}_pids"] = np.asarray([it.pid for it in items], dtype=np.int64)
+        pids = np.asarray([it.pid for it in items], dtype=np.int64)
+        arrays[f"{name}_pids"] = pids
         arrays[f"{name}_camids"] = np.asarray([it.camid for it in items], dtype=np.int64)
         arrays[f"{name}_paths"] = np.asarray([_first_path(it) for it in items])
         # CHI counts each distinct frame once: padding repeats a short tracklet's last frame
         # (and a Market1501 image seq_len times), which would inflate the index. It scores the
         # configured protocol's set (the torchreid MARS gallery leaves the queries out).
         path_pids = np.empty(len(paths), dtype=np.int64)
-        path_pids[frame_ids] = arrays[f"{name}_pids"][owners]
+        path_pids[frame_ids] = pids[owners]
         path_kept = np.ones(len(paths), dtype=bool)
         if name == "gallery":
             path_kept[frame_ids] = ~excluded[owners]
-        chi[name] = calinski_harabasz(frames.numpy()[path_kept], path_pids[path_kept])
+        for kind, values in frames.items():
+            chosen = values[torch.as_tensor(frame_ids)]  # one row per (tracklet, chosen frame)
+            arrays[f"{name}_features_{kind}"] = _pool(chosen, owners, len(items))
+            chi[kind][name] = calinski_harabasz(values.numpy()[path_kept], path_pids[path_kept])
     arrays["gallery_in_query"] = in_query
     meta = {
         "model": str(model_path),
@@ -288,13 +303,14 @@ def extract_features(
         "protocol": protocol,
         "sampling": sampling,
         "seq_len": seq_len,
-        "feature_dim": int(arrays["query_features"].shape[1]),
+        "feature_dim": int(arrays["query_features_bn"].shape[1]),
         "num_query": len(data.query),
         "num_gallery": int(len(data.gallery) - excluded.sum()),
-        "chi_query": chi["query"],
-        "chi_gallery": chi["gallery"],
-        # Stage 2's attention at its start (None for the baseline): see mgat.engine.diagnostics.
-        "attention": loaded.saved.get("diagnostics"),
+        "chi": chi,
+        # Stage 2's attention at its start and every stage's per-epoch history (losses,
+        # attention, how far the weights and BN statistics moved): mgat.engine.diagnostics.
+        "diagnostics": loaded.saved.get("diagnostics"),
+        "stage": loaded.saved.get("stage"),
         # What produced these features: the model (digest, settings, training environment), the
         # splits file, and this extraction's own environment.
         "provenance": environment(
@@ -344,6 +360,7 @@ def _figure4(
     seq_len: int = 15,
     persons: int = 8,
     frames: int = 8,
+    feature: str = "pooled",
     device: str = "auto",
     threads: int = 1,
 ) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
@@ -351,6 +368,8 @@ def _figure4(
     :func:`figure4_sample`)."""
     counts = {"seq_len": seq_len, "persons": persons, "frames": frames, "threads": threads}
     _check_options(sampling, counts)
+    if feature not in TEST_FEATURES:
+        raise ConfigError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
     torch.set_num_threads(threads)
     target = resolve_device(device)
     data = _test_sets(dataset, root, splits_file, split, protocol)
@@ -364,7 +383,7 @@ def _figure4(
             loaded.model, chosen, loaded.height, loaded.width, max(len(chosen), 1), 0, target,
             loaded.layout, f"{dataset} figure 4",
         )  # fmt: skip
-        features.append(run.numpy())
+        features.append(run[feature].numpy())
     return features, pids[rows], chosen
 
 
@@ -373,7 +392,7 @@ def figure4_sample(
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Figure 4's sample for one model: the features, person ids and paths of ``persons`` x
     ``frames`` distinct test frames (``sample``: dataset, root, splits_file, split, protocol,
-    height, width, sampling, seq_len, persons, frames, device, threads).
+    height, width, sampling, seq_len, persons, frames, feature, device, threads).
 
     The frames are the extraction's (``sampling``, ``seq_len``), query first, then gallery;
     persons are drawn with the seed ``split`` among those with at least ``frames`` of them, so

@@ -1,4 +1,9 @@
-"""Training losses: the identity (classification) loss and the OF loss of Section 3.3."""
+"""Training losses: the identity (classification) loss and the OF loss of Section 3.3.
+
+Both reduce over a batch's images by ``reduction``: ``mean`` (PyTorch's default, and this
+project's) or ``sum`` (eq. 11 sums over the graph's nodes; a cross-entropy summed over a batch of
+128 images is 128 times its mean, and so are its gradients: ``docs/protocol.md``).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,19 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mgat.errors import ConfigError
-
-#: Forms of the OF loss: the mean squared error the text names, and eq. (11) as printed.
-OF_LOSS_FORMS = ("mse", "l2sum")
+from mgat.vocabulary import LOSS_REDUCTIONS, OF_LOSS_FORMS
 
 
-def identity_loss(logits: Tensor, labels: Tensor) -> Tensor:
-    """Cross-entropy over identities; no label smoothing, which the paper does not use."""
-    return F.cross_entropy(logits, labels)
+def _check_reduction(reduction: str) -> None:
+    if reduction not in LOSS_REDUCTIONS:
+        raise ValueError(f"unknown loss reduction {reduction!r}; use one of {LOSS_REDUCTIONS}")
+
+
+def identity_loss(logits: Tensor, labels: Tensor, reduction: str = "mean") -> Tensor:
+    """Cross-entropy over identities, averaged or summed over the batch; no label smoothing,
+    which the paper does not use."""
+    _check_reduction(reduction)
+    return F.cross_entropy(logits, labels, reduction=reduction)
 
 
 def _safe_row_norms(diff: Tensor) -> Tensor:
@@ -31,14 +41,21 @@ def _safe_row_norms(diff: Tensor) -> Tensor:
 class OptimizationFeedbackLoss(nn.Module):
     """OF loss, eq. (11): pulls the CNN features ``X`` towards MGAT's optimised ``X'``.
 
-    ``form="mse"`` is ``mean((x' - x)^2)`` (the text's "mean squared error", the default);
-    ``form="l2sum"`` is ``sum_i ||x'_i - x_i||_2`` exactly as eq. (11) is printed. With
-    ``detach_target`` the optimised features are a fixed target ("further supervise the
-    original features"), so the gradient reaches the CNN through ``x`` only; otherwise it also
-    flows back through ``x'``.
+    Per image, ``form="mse"`` is ``||x'_i - x_i||^2 / d`` (the text's "mean squared error", the
+    default) and ``form="l2"`` is ``||x'_i - x_i||_2`` (the term of eq. 11); ``reduction``
+    averages (``mean``: with ``mse``, PyTorch's ``mse_loss``) or sums (``sum``: eq. 11 as
+    printed, with ``l2``) them over the batch. With ``detach_target`` the optimised features
+    are a fixed target ("further supervise the original features"), so the gradient reaches
+    the CNN through ``x`` only; otherwise it also flows back through ``x'``.
     """
 
-    def __init__(self, form: str = "mse", weight: float = 1.0, detach_target: bool = True) -> None:
+    def __init__(
+        self,
+        form: str = "mse",
+        weight: float = 1.0,
+        detach_target: bool = True,
+        reduction: str = "mean",
+    ) -> None:
         super().__init__()
         if form not in OF_LOSS_FORMS:
             raise ConfigError(
@@ -50,9 +67,11 @@ class OptimizationFeedbackLoss(nn.Module):
             or not (math.isfinite(weight) and weight >= 0)
         ):
             raise ConfigError(f"OF loss weight must be a non-negative number, got {weight!r}")
+        _check_reduction(reduction)
         self.form = form
         self.weight = float(weight)
         self.detach_target = bool(detach_target)
+        self.reduction = reduction
 
     def forward(self, x_prime: Tensor, x: Tensor) -> Tensor:
         """``weight * loss`` between optimised features ``x_prime`` and features ``x`` [N, d]."""
@@ -66,8 +85,15 @@ class OptimizationFeedbackLoss(nn.Module):
         dtype = torch.promote_types(torch.promote_types(x.dtype, x_prime.dtype), torch.float32)
         target, x = target.to(dtype), x.to(dtype)
         if self.form == "mse":
-            return self.weight * F.mse_loss(target, x)
-        return self.weight * _safe_row_norms(target - x).sum()
+            loss = F.mse_loss(target, x, reduction=self.reduction)
+            if self.reduction == "sum":  # per image: the mean over its d dimensions
+                loss = loss / x.shape[1]
+            return self.weight * loss
+        norms = _safe_row_norms(target - x)
+        return self.weight * (norms.sum() if self.reduction == "sum" else norms.mean())
 
     def extra_repr(self) -> str:
-        return f"form={self.form!r}, weight={self.weight:g}, detach_target={self.detach_target}"
+        return (
+            f"form={self.form!r}, weight={self.weight:g}, detach_target={self.detach_target}, "
+            f"reduction={self.reduction!r}"
+        )

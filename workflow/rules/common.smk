@@ -40,18 +40,20 @@ SYNTHETIC = DATA["source"] == "synthetic"
 SRC = Path(workflow.basedir) / "src"
 
 
-def _registry():
-    """The dataset registry (mgat.data.registry) of this checkout, read with the standard
-    library only: Snakemake needs neither torch nor mgat installed."""
+def _package_facts():
+    """The dataset registry (mgat.data.registry) and the vocabulary (mgat.vocabulary) of this
+    checkout, read with the standard library only: Snakemake needs neither torch nor mgat
+    installed."""
     sys.path.insert(0, str(SRC))
     try:
+        from mgat import vocabulary
         from mgat.data import registry
     finally:
         sys.path.remove(str(SRC))
-    return registry
+    return registry, vocabulary
 
 
-DATASET_REGISTRY = _registry()
+DATASET_REGISTRY, VOCABULARY = _package_facts()
 REGISTRY = DATASET_REGISTRY.DATASETS
 # Splits per dataset (iLIDS-VID and PRID2011: 10; MARS and Market1501: one).
 NUM_SPLITS = {name: info.num_splits for name, info in REGISTRY.items()}
@@ -109,7 +111,14 @@ def split_seed(wildcards):
 
 
 TRAIN = config["train"]
-STAGES = ("baseline", "mgat", "gat")
+# Stage 1, the control (stage 2 without the graph, unless train.graph.control is false), MGAT
+# and the GAT ablation.
+STAGES = tuple(
+    stage
+    for stage in VOCABULARY.STAGES
+    if stage != VOCABULARY.CONTROL or TRAIN["graph"]["control"]
+)
+GRAPH_STAGES = [stage for stage in STAGES if stage in VOCABULARY.GRAPH_STAGES]
 RESOURCES = config["resources"]
 
 
@@ -200,13 +209,25 @@ def baseline_settings(wildcards):
 
 
 def graph_settings(wildcards):
-    """StageSettings of stage 2 (MGAT and the GAT ablation): one learning rate for all modules."""
+    """StageSettings of stage 2 (the control, MGAT and the GAT ablation): one learning rate for
+    all modules."""
     stage = dict(TRAIN["graph"])
     lr = stage.pop("lr")
+    del stage["control"]  # which stages run, not how one trains
     return _sorted({
         **_common_settings(), "weights": "none", "lr_backbone": lr, "lr_head": lr, **stage,
         "seed": run_seed(wildcards),
     })
+
+
+# Settings the control does not read (it has no graph and no OF loss): left out of its params,
+# so changing them reruns MGAT and GAT but not the control they are read against.
+CONTROL_IGNORES = ("gamma", "features", "of_loss", "of_weight", "of_detach_target")
+
+
+def control_settings(wildcards):
+    """StageSettings of the control: stage 2's, without what only the graph reads."""
+    return {k: v for k, v in graph_settings(wildcards).items() if k not in CONTROL_IGNORES}
 
 
 def stage_of(wildcards, output):
@@ -227,7 +248,7 @@ TABLE_DATASETS = DATASET_REGISTRY.paper_table_datasets()
 
 
 wildcard_constraints:
-    model="baseline|mgat|gat",
+    model="|".join(VOCABULARY.STAGES),
     number="[1-5]",
 
 
@@ -271,13 +292,23 @@ SWEEP_FIELDS = {
     "of_weight": "of_weight",
     "M": "persons_per_batch",
     "K": "images_per_person",
+    "bn": "bn",
+    "loss_reduction": "loss_reduction",
 }
+# What the control (X' = X, no OF loss) depends on: the others leave it unchanged, so one
+# control serves every setting that shares these.
+CONTROL_FIELDS = ("M", "K", "bn", "loss_reduction")
+
+
+def _graph_defaults():
+    """The train.graph value of every swept parameter."""
+    return {key: TRAIN["graph"][field] for key, field in SWEEP_FIELDS.items()}
 
 
 def _sweep_settings():
     """The sweep's settings as a table: the explicit list, or the product of the grid; a
     parameter left out takes its train.graph value."""
-    defaults = {key: TRAIN["graph"][field] for key, field in SWEEP_FIELDS.items()}
+    defaults = _graph_defaults()
     if SWEEP["settings"] is not None:
         rows = [{**defaults, **row} for row in SWEEP["settings"]]
     else:
@@ -302,7 +333,7 @@ _bad_sweep_datasets()
 
 
 wildcard_constraints:
-    stage="mgat|gat",
+    stage="|".join(VOCABULARY.GRAPH_STAGES),
 
 
 def sweep_splits(dataset):
@@ -317,22 +348,56 @@ def sweep_setting(wildcards):
 
 
 def sweep_train_settings(wildcards):
-    return _sorted({**graph_settings(wildcards), **sweep_setting(wildcards)})
+    settings = _sorted({**graph_settings(wildcards), **sweep_setting(wildcards)})
+    if wildcards.stage == VOCABULARY.CONTROL:
+        return {k: v for k, v in settings.items() if k not in CONTROL_IGNORES}
+    return settings
+
+
+def _sweep_rows():
+    return list(zip(SWEEP_SPACE.instance_patterns, SWEEP_SPACE.dataframe.to_dict("records")))
+
+
+def sweep_control_path(dataset, split, row):
+    """The control's evaluation for a setting (with train.graph.control): the main run's where
+    the setting trains the control as train.graph does (same M, K, BN mode and reduction), else
+    the sweep's own, stored under the train.graph values of the parameters the control does not
+    read."""
+    defaults = _graph_defaults()
+    if all(row[key] == defaults[key] for key in CONTROL_FIELDS):
+        return f"{RESULTS}/{dataset}/split{split}/{VOCABULARY.CONTROL}/eval.json"
+    canonical = {**row, **{k: v for k, v in defaults.items() if k not in CONTROL_FIELDS}}
+    setting = Path(*(f"{key}~{_typed(key, canonical[key])}" for key in SWEEP_SPACE.dataframe.columns))
+    return f"{RESULTS}/sweeps/{dataset}/split{split}/{VOCABULARY.CONTROL}/{setting}/eval.json"
+
+
+def _typed(key, value):
+    """A value as the parameter space's column types write it in a path."""
+    if key in ("gamma", "of_weight"):
+        return float(value)
+    return int(value) if key in ("M", "K") else value
 
 
 def sweep_runs(wildcards):
-    """Every evaluation of a dataset's sweep, with its stage and setting."""
+    """Every evaluation of a dataset's sweep, with its stage and setting, and the control of
+    each setting (which the sweep trains where the main runs do not hold it)."""
     runs = []
     for stage in SWEEP["stages"]:
-        for pattern, row in zip(SWEEP_SPACE.instance_patterns, SWEEP_SPACE.dataframe.to_dict("records")):
+        for pattern, row in _sweep_rows():
             for split in sweep_splits(wildcards.dataset):
                 path = f"{RESULTS}/sweeps/{wildcards.dataset}/split{split}/{stage}/{pattern}/eval.json"
-                runs.append({"stage": stage, "setting": row, "evaluation": path})
+                control = None
+                if TRAIN["graph"]["control"]:
+                    control = sweep_control_path(wildcards.dataset, split, row)
+                runs.append({"stage": stage, "setting": row, "evaluation": path, "control": control})
     return runs
 
 
 def sweep_evaluations(wildcards):
-    return [run["evaluation"] for run in sweep_runs(wildcards)]
+    """The sweep's evaluations, and each control once."""
+    runs = sweep_runs(wildcards)
+    controls = [run["control"] for run in runs if run["control"]]
+    return [run["evaluation"] for run in runs] + list(dict.fromkeys(controls))
 
 
 def sweep_baseline(wildcards):

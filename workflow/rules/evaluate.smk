@@ -41,6 +41,7 @@ rule evaluate:
         model=lambda wildcards: wildcards.model,
         max_rank=EVALUATION["max_rank"],
         ap=EVALUATION["ap"],
+        feature=EVALUATION["feature"],
         mgat_version=MGAT_VERSION,
     localrule: True
     resources:

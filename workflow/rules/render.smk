@@ -53,6 +53,7 @@ rule render_fig4:
         seq_len=EVALUATION["seq_len"],
         persons=EVALUATION["fig4_persons"],
         frames=EVALUATION["fig4_samples"],
+        feature=EVALUATION["feature"],
         data_source=DATA_SOURCE,
         mgat_version=MGAT_VERSION,
     localrule: True
@@ -78,8 +79,8 @@ rule render_fig5:
             labels={"dataset": "{dataset}"},
         ),
     params:
-        models=["gat", "mgat", "baseline"],
-        title="Figure 5: original GAT vs MGAT, {dataset}",
+        models=["gat", "mgat", "finetune", "baseline"],
+        title="Figure 5: original GAT vs MGAT, with the control and the baseline, {dataset}",
     localrule: True
     resources:
         mem_mb=RESOURCES["score"]["mem_mb"],
@@ -101,7 +102,7 @@ use rule render_fig5 as render_cmc with:
             labels={"dataset": "{dataset}"},
         ),
     params:
-        models=["baseline", "mgat", "gat"],
+        models=["baseline", "finetune", "mgat", "gat"],
         title="CMC curves, {dataset}",
     localrule: True
     log:

@@ -1,7 +1,9 @@
 # Ablation sweeps of stage 2 as a Snakemake parameter space: every setting of config["sweep"]
 # is trained from the dataset's baseline, extracted and evaluated on the first sweep splits,
-# then summarized as one table and one figure per dataset under {results}/sweeps/. The space and
-# its input functions live in common.smk.
+# then summarized as one table and one figure per dataset under {results}/sweeps/, each setting
+# read against the control of the same batches, BN mode and loss reduction (the main runs' where
+# they match train.graph, else one the sweep trains). The space and its input functions live in
+# common.smk.
 
 
 use rule train_mgat as train_sweep with:
@@ -42,6 +44,7 @@ use rule evaluate as evaluate_sweep with:
         model=lambda wildcards: wildcards.stage,
         max_rank=EVALUATION["max_rank"],
         ap=EVALUATION["ap"],
+        feature=EVALUATION["feature"],
         mgat_version=MGAT_VERSION,
     localrule: True
     log:
@@ -63,7 +66,7 @@ rule render_sweep:
         ),
         csv=f"{RESULTS}/sweeps/{{dataset}}/sweep.csv",
         png=report(
-            f"{RESULTS}/sweeps/{{dataset}}/gamma.png",
+            f"{RESULTS}/sweeps/{{dataset}}/sweep.png",
             caption="../report/sweep.rst",
             category="Sweeps",
             labels={"dataset": "{dataset}", "format": "figure"},
@@ -86,4 +89,4 @@ rule render_sweep:
 rule all_sweeps:
     input:
         expand(f"{RESULTS}/sweeps/{{dataset}}/sweep.{{ext}}", dataset=SWEEP["datasets"], ext=["md", "csv"]),
-        expand(f"{RESULTS}/sweeps/{{dataset}}/gamma.png", dataset=SWEEP["datasets"]),
+        expand(f"{RESULTS}/sweeps/{{dataset}}/sweep.png", dataset=SWEEP["datasets"]),

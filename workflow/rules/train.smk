@@ -1,4 +1,5 @@
-# Stage 3 of the DAG: the baseline (stage 1), then MGAT and the GAT ablation from it (stage 2).
+# Stage 3 of the DAG: the baseline (stage 1), then from it (stage 2) MGAT, the GAT ablation and
+# the control (stage 2 without the graph; train.graph.control: false drops it).
 # Resumable checkpoints live under {results}/scratch/, deliberately not declared as outputs:
 # Snakemake deletes the outputs of a failed job, and a killed job must resume from them.
 
@@ -70,6 +71,24 @@ use rule train_mgat as train_gat with:
         f"{RESULTS}/logs/train_gat/{{dataset}}/split{{split}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train_gat/{{dataset}}/split{{split}}.tsv"
+
+
+# The control: the same stage 2 without the graph, X' = X and no OF loss.
+use rule train_mgat as train_finetune with:
+    params:
+        stage=stage_of,
+        root=dataset_root,
+        data_split=data_split,
+        settings=control_settings,
+        checkpoint=scratch_checkpoint,
+        mgat_version=MGAT_VERSION,
+    output:
+        model=f"{RESULTS}/{{dataset}}/split{{split}}/finetune/model.pt",
+        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/finetune/train_log.csv",
+    log:
+        f"{RESULTS}/logs/train_finetune/{{dataset}}/split{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_finetune/{{dataset}}/split{{split}}.tsv"
 
 
 rule all_models:

@@ -14,4 +14,5 @@ with job(snakemake.log[0]):
         model=snakemake.params.model,
         max_rank=snakemake.params.max_rank,
         ap=snakemake.params.ap,
+        feature=snakemake.params.feature,
     )

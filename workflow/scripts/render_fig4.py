@@ -6,7 +6,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, 
 
 from mgat.features import figure4_distances
 from mgat.jobs import job
-from mgat.render.figures import plot_distance_matrices
+from mgat.render.figures import dataset_title, plot_distance_matrices
 
 with job(snakemake.log[0]):
     params = snakemake.params
@@ -24,6 +24,7 @@ with job(snakemake.log[0]):
         seq_len=params.seq_len,
         persons=params.persons,
         frames=params.frames,
+        feature=params.feature,
         device=snakemake.config["train"]["device"],
         threads=snakemake.threads,
     )
@@ -32,6 +33,6 @@ with job(snakemake.log[0]):
         mgat,
         pids,
         snakemake.output.png,
-        f"Figure 4: {snakemake.wildcards.dataset}, split 0",
+        dataset_title("Figure 4: {label}, split 0", snakemake.wildcards.dataset),
         data_source=params.data_source,
     )

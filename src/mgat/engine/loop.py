@@ -12,9 +12,8 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -24,13 +23,23 @@ from mgat.data.frames import make_loader
 from mgat.data.transforms import model_input
 from mgat.engine.checkpoint import load, rng_state, save_atomic, seed_everything, set_rng_state
 from mgat.engine.device import autocast
+from mgat.engine.diagnostics import Movement
 from mgat.errors import MgatError
 
 log = logging.getLogger(__name__)
 
-#: A stage's step: (model, images, person ids) -> named scalar tensors; "loss" is optimised and
-#: "correct" counts correctly classified images.
-Step = Callable[[nn.Module, torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
+
+class Step(Protocol):
+    """A stage's step: (model, images, person ids) -> named scalar tensors; "loss" is optimised
+    and "correct" counts correctly classified images. ``train_mode`` puts the network in the
+    mode the stage trains in (e.g. BatchNorm frozen) at the start of every epoch."""
+
+    def train_mode(self, model: nn.Module) -> None: ...
+
+    def __call__(
+        self, model: nn.Module, images: torch.Tensor, pids: torch.Tensor
+    ) -> dict[str, torch.Tensor]: ...
+
 
 #: The module torch loads once a compiled function runs as CUDA graphs.
 CUDA_GRAPH_TREES = "torch._inductor.cudagraph_trees"
@@ -73,14 +82,17 @@ def train_loop(
 ) -> list[dict[str, float]]:
     """Train for ``epochs`` epochs, resuming from ``checkpoint`` when it matches ``fingerprint``.
 
-    Returns one metrics row per epoch. The checkpoint is rewritten atomically after every epoch
-    and left in place; the caller removes it once the final outputs are written. Input batches
-    are laid out in ``layout``, the model's own (see ``mgat.engine.device.prepare_model``).
+    Returns one metrics row per epoch, with how far the network has moved from ``model`` as
+    given (:class:`~mgat.engine.diagnostics.Movement`). The checkpoint is rewritten atomically
+    after every epoch and left in place; the caller removes it once the final outputs are
+    written. Input batches are laid out in ``layout``, the model's own (see
+    ``mgat.engine.device.prepare_model``).
     """
     checkpoint = Path(checkpoint)
     rows: list[dict[str, float]] = []
     start = 0
     model.to(device)
+    movement = Movement(model)  # the stage's start, before a checkpoint moves it on
     state = _resumable(checkpoint, fingerprint)
     if state is not None:
         model.load_state_dict(state["model"])
@@ -110,6 +122,7 @@ def train_loop(
                 layout,
             )
         )
+        rows[-1].update(movement.measure())
         scheduler.step()
         log.info("%s: epoch %d %s", stage, epoch, _format_row(rows[-1]))
         save_atomic(
@@ -155,7 +168,7 @@ def _train_epoch(
     seed: int,
     layout: torch.memory_format = torch.contiguous_format,
 ) -> dict[str, float]:
-    model.train()
+    step.train_mode(model)
     sampler.set_epoch(epoch)
     loader = make_loader(dataset, sampler, workers=workers, device=device, seed=seed, epoch=epoch)
     lrs = {group.get("name", str(i)): group["lr"] for i, group in enumerate(optimizer.param_groups)}

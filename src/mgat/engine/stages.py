@@ -1,9 +1,11 @@
-"""The three training stages of the paper (Section 4.2) from a dataset split to a saved model.
+"""The training stages of the paper (Section 4.2) from a dataset split to a saved model.
 
 Stage 1 (``baseline``) trains ResNet-bn with identity loss on batches of 8 persons x 1 image.
 Stage 2 (``mgat``) starts from the stage-1 weights, reuses its classifier on the MGAT output X'
 and adds the OF loss, on PK batches of M persons x K images. ``gat`` is stage 2 with the
-conventional, unmasked graph attention: the paper's ablation.
+conventional, unmasked graph attention: the paper's ablation. ``finetune`` is the control: the
+same stage 2 without the graph (X' = X, no OF loss), so that MGAT's rows can be read against a
+training that differs from it only in the graph.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from mgat.engine.checkpoint import save_atomic, seed_everything
 from mgat.engine.device import loader_workers, prepare_model, resolve_device
 from mgat.engine.device import memory_format as choose_memory_format
 from mgat.engine.diagnostics import IDENTITY_ALPHA
-from mgat.engine.loop import train_loop
+from mgat.engine.loop import TIMING_COLUMNS, train_loop
 from mgat.engine.steps import BaselineStep, GraphStep
 from mgat.errors import ConfigError
 from mgat.io import ensure_writable, write_text_atomic
@@ -37,10 +39,17 @@ from mgat.losses import OptimizationFeedbackLoss
 from mgat.models import MaskedGraphAttention, ReidNet
 from mgat.models.saved import load_reid_model, model_record
 from mgat.provenance import device_name, environment
+from mgat.vocabulary import (
+    BASELINE,
+    BN_MODES,
+    CONTROL,
+    GRAPH_FEATURES,
+    LOSS_REDUCTIONS,
+    OF_LOSS_FORMS,
+    STAGES,
+)
 
 log = logging.getLogger(__name__)
-
-STAGES = ("baseline", "mgat", "gat")
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,8 @@ class StageSettings:
     of_loss: str = "mse"
     of_weight: float = 1.0
     of_detach_target: bool = True
+    bn: str = "train"
+    loss_reduction: str = "mean"
     cross_camera: bool = True
     seed: int = 0
 
@@ -91,6 +102,17 @@ class StageSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
                 raise ConfigError(f"{name} must be a positive number, got {value!r}")
+        choices = {
+            "features": GRAPH_FEATURES,
+            "of_loss": OF_LOSS_FORMS,
+            "bn": BN_MODES,
+            "loss_reduction": LOSS_REDUCTIONS,
+        }
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ConfigError(
+                    f"{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}"
+                )
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> StageSettings:
@@ -125,7 +147,7 @@ def train_stage(
     """
     if stage not in STAGES:
         raise ConfigError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
-    if stage != "baseline" and init_model is None:
+    if stage != BASELINE and init_model is None:
         raise ConfigError(
             f"stage {stage} starts from a stage-1 model; give one with --init (mgat train) "
             "or init_model (Python)"
@@ -144,7 +166,7 @@ def train_stage(
         samples, train_transform(settings.height, settings.width, flip=settings.flip)
     )
 
-    if stage == "baseline":
+    if stage == BASELINE:
         model = ReidNet(settings.backbone, num_classes=len(persons), weights=settings.weights)
         sampler = PersonRoundRobinSampler(
             persons,
@@ -170,12 +192,21 @@ def train_stage(
             seed=settings.seed,
             camids=camids,
         )
+        graph = of_loss = None
+        if stage != CONTROL:
+            graph = MaskedGraphAttention(settings.gamma, masked=stage == "mgat")
+            of_loss = OptimizationFeedbackLoss(
+                settings.of_loss,
+                weight=settings.of_weight,
+                detach_target=settings.of_detach_target,
+                reduction=settings.loss_reduction,
+            )
         step = GraphStep(
-            MaskedGraphAttention(settings.gamma, masked=stage == "mgat"),
-            OptimizationFeedbackLoss(
-                settings.of_loss, weight=settings.of_weight, detach_target=settings.of_detach_target
-            ),
+            graph,
+            of_loss,
             features=settings.features,
+            bn=settings.bn,
+            reduction=settings.loss_reduction,
         )
         init_digest = sha256_file(init_model)
 
@@ -203,7 +234,11 @@ def train_stage(
         fingerprint=fingerprint,
         layout=layout,
     )
-    diagnostics = _attention_at_start(stage, dataset, split, settings, rows)
+    diagnostics = {
+        **(_attention_at_start(stage, dataset, split, settings, rows) or {}),
+        # Per epoch: the losses, the attention and how far the stage moved the network.
+        "history": [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in rows],
+    }
     save_atomic(
         model_record(
             model, stage=stage, dataset=dataset, split=split, settings=settings,
@@ -225,7 +260,7 @@ def _attention_at_start(
 ) -> dict[str, float | bool] | None:
     """The first epoch's attention statistics of a stage-2 run, with a warning if the attention
     was numerically the identity (then X' = X and the stage is identity-loss fine-tuning)."""
-    if stage == "baseline" or not rows or "alpha_self" not in rows[0]:
+    if not rows or "alpha_self" not in rows[0]:  # stage 1 and the control have no attention
         return None
     first = rows[0]
     identity = first["alpha_self"] > IDENTITY_ALPHA

@@ -1,4 +1,5 @@
-"""What one iteration computes in each stage; the loop around it is shared."""
+"""What one iteration computes in each stage, and the mode the network trains in; the loop
+around them is shared."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from mgat.engine.diagnostics import attention_statistics, gradient_norm
 from mgat.errors import ConfigError
 from mgat.losses import OptimizationFeedbackLoss, identity_loss
 from mgat.models import MaskedGraphAttention
+from mgat.vocabulary import BN_MODES, GRAPH_FEATURES, LOSS_REDUCTIONS
 
 
 class BaselineStep:
     """Stage 1: identity loss on the classifier's logits of the post-BN feature."""
+
+    def train_mode(self, model: nn.Module) -> None:
+        """The whole network in training mode."""
+        model.train()
 
     def __call__(
         self, model: nn.Module, images: torch.Tensor, pids: torch.Tensor
@@ -23,46 +29,79 @@ class BaselineStep:
         return {"loss": loss, "id_loss": loss.detach(), "correct": correct}
 
 
-#: Where MGAT reads its input X: the pooled trunk feature before the BN, or the post-BN one.
-GRAPH_FEATURES = ("pooled", "bn")
-
-
 class GraphStep:
     """Stage 2: X' = graph(X); identity loss on the logits of X' plus the OF loss between X', X.
 
     With ``MaskedGraphAttention(masked=True)`` this is MGAT (eq. 7); with ``masked=False`` the
-    conventional GAT of the ablation (eq. 5). ``features="pooled"`` takes X before the BN and
-    classifies BN(X'); ``features="bn"`` takes the post-BN X and classifies X' directly. Every
-    step also returns the attention statistics of :mod:`mgat.engine.diagnostics` and the norms
-    of the two losses' gradients at X.
+    conventional GAT of the ablation (eq. 5); with ``graph=None`` the control, X' = X and no OF
+    loss: the same stage-2 training without the graph. ``features="pooled"`` takes X before
+    the BN and classifies BN(X'), normalised with the statistics of X; ``features="bn"`` takes
+    the post-BN X and classifies X' directly (the control's logits are the same either way).
+    ``bn="frozen"`` keeps every BatchNorm layer in eval mode (stage 1's running statistics, used
+    as they will be at test time); ``bn="train"`` re-estimates them on the stage-2 batches.
+    ``reduction`` averages or sums both losses over the batch. Every step with a graph also
+    returns the attention statistics of :mod:`mgat.engine.diagnostics` and the norms of the two
+    losses' gradients at X.
     """
 
     def __init__(
         self,
-        graph: MaskedGraphAttention,
-        of_loss: OptimizationFeedbackLoss,
+        graph: MaskedGraphAttention | None,
+        of_loss: OptimizationFeedbackLoss | None = None,
         features: str = "pooled",
+        bn: str = "train",
+        reduction: str = "mean",
     ) -> None:
         if features not in GRAPH_FEATURES:
             raise ConfigError(
                 f"unknown MGAT input features {features!r}; valid: {', '.join(GRAPH_FEATURES)}"
             )
+        if bn not in BN_MODES:
+            raise ConfigError(f"unknown stage-2 BN mode {bn!r}; valid: {', '.join(BN_MODES)}")
+        if reduction not in LOSS_REDUCTIONS:
+            raise ConfigError(
+                f"unknown loss reduction {reduction!r}; valid: {', '.join(LOSS_REDUCTIONS)}"
+            )
+        if graph is not None and of_loss is None:
+            raise ValueError("a graph step needs its OF loss")
+        if of_loss is not None and of_loss.reduction != reduction:
+            raise ValueError(
+                f"the OF loss reduces by {of_loss.reduction!r}, the step by {reduction!r}"
+            )
         self.graph = graph
-        self.of_loss = of_loss
+        self.of_loss = of_loss if graph is not None else None
         self.features = features
+        self.bn = bn
+        self.reduction = reduction
+
+    def train_mode(self, model: nn.Module) -> None:
+        """Training mode, with every BatchNorm layer in eval mode when ``bn="frozen"``."""
+        model.train()
+        if self.bn == "frozen":
+            for module in model.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
 
     def __call__(
         self, model: nn.Module, images: torch.Tensor, pids: torch.Tensor
     ) -> dict[str, torch.Tensor]:
+        if self.graph is None:  # the control: X' = X
+            _features, logits = model(images)
+            id_loss = identity_loss(logits, pids, self.reduction)
+            return {
+                "loss": id_loss,
+                "id_loss": id_loss.detach(),
+                "correct": (logits.argmax(dim=1) == pids).sum(),
+            }
         if self.features == "pooled":
             features = model.embed(images)
             optimized = self.graph(features, pids)
-            logits = model.classify_pooled(optimized)
+            logits = model.classify_pooled(optimized, reference=features)
         else:
             features = model.features(images)
             optimized = self.graph(features, pids)
             logits = model.classify(optimized)
-        id_loss = identity_loss(logits, pids)
+        id_loss = identity_loss(logits, pids, self.reduction)
         of_loss = self.of_loss(optimized, features)
         correct = (logits.argmax(dim=1) == pids).sum()
         return {
@@ -70,7 +109,9 @@ class GraphStep:
             "id_loss": id_loss.detach(),
             "of_loss": of_loss.detach(),
             "correct": correct,
-            **attention_statistics(features, optimized, pids, self.graph.gamma),
+            **attention_statistics(
+                features, optimized, pids, self.graph.gamma, masked=self.graph.masked
+            ),
             "id_grad_x": gradient_norm(id_loss, features),
             "of_grad_x": gradient_norm(of_loss, features),
         }

@@ -1,33 +1,88 @@
-"""Metrics of one split (CMC, mAP, valid queries, CHI) and their aggregation over splits."""
+"""Metrics of one split (CMC, mAP, valid queries, CHI) and their aggregation over splits, with a
+paired bootstrap confidence interval on every difference the tables print."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from mgat.data.fetch import sha256_file
 from mgat.data.registry import dataset_info
-from mgat.errors import DataError
+from mgat.errors import ConfigError, DataError
 from mgat.featurefile import load_features
 from mgat.io import ensure_writable, read_json, write_json_atomic, write_text_atomic
+from mgat.metrics.bootstrap import paired_difference_ci
 from mgat.metrics.rank import rank_metrics, squared_euclidean
 from mgat.provenance import file_digest, write_provenance
+from mgat.vocabulary import DIFFERENCES, STAGES, TEST_FEATURES
 
 #: The CMC ranks the paper's tables report.
 REPORTED_RANKS = (1, 5, 10, 20)
 #: Metrics averaged over splits (fractions, except the CHI scores).
 SCALARS = ("top1", "top5", "top10", "top20", "mAP", "chi_probe", "chi_gallery", "valid_queries")
-#: Stage 2's attention at its start (mgat.engine.diagnostics), averaged like the metrics.
-#: ``attention_identity`` is 1 where the attention was numerically the identity (X' = X).
-ATTENTION_SCALARS = ("alpha_self_start", "rel_change_start", "attention_identity")
-MODELS = ("baseline", "mgat", "gat")
+#: What each run's training recorded, averaged like the metrics: stage 2's attention at its
+#: start (``attention_identity`` is 1 where it was numerically the identity, X' = X; the mean
+#: row sum of the attention applied) and how far the stage moved the network by its end
+#: (mgat.engine.diagnostics).
+TRAINING_SCALARS = (
+    "alpha_self_start",
+    "rel_change_start",
+    "row_sum_start",
+    "attention_identity",
+    "move_trunk",
+    "move_head",
+    "bn_mean_shift_trunk",
+    "bn_std_change_trunk",
+    "bn_mean_shift_head",
+    "bn_std_change_head",
+)
+MODELS = STAGES
 #: The metrics each of those protocols reports.
 PROTOCOL_SCALARS = ("top1", "top5", "top10", "top20", "mAP")
+#: The metrics whose differences between models carry a confidence interval.
+DIFFERENCE_METRICS = ("top1", "mAP")
+#: Seed and size of the bootstrap behind every interval, so a rerun gives the same interval.
+BOOTSTRAP_SEED = 0
+BOOTSTRAP_RESAMPLES = 10_000
+
+
+class View(NamedTuple):
+    """One way of ranking a features file: its gallery and rules.
+
+    ``kit_gallery``: the gallery the dataset's kit uses (MARS: the queries too); ``ap``: the AP
+    form; ``ties``: torchreid's argsort order or the kits' stable sort (the lower gallery index
+    first); ``average``: over the queries with a true match (torchreid) or over all of them, a
+    query without one counting 0 (the kits).
+    """
+
+    kit_gallery: bool
+    ap: str
+    ties: str
+    average: str
+
+
+#: The protocols of the datasets that have a kit of their own (MARS, Market1501), reported
+#: beside each other from one extraction (Tables 4 and 5).
+KIT_VIEWS = {
+    "kit": View(kit_gallery=True, ap="trapezoid", ties="stable", average="all"),
+    "torchreid": View(kit_gallery=False, ap="noninterpolated", ties="torchreid", average="valid"),
+}
+#: The name of the configured protocol's view where a dataset has no kit protocol.
+REPORTED = "reported"
+
+
+def _queries_digest(data: dict[str, Any]) -> str:
+    """What pairs two evaluations query by query: the queries' paths and ids, in order."""
+    digest = hashlib.sha256()
+    for path, pid in zip(data["query_paths"].tolist(), data["query_pids"].tolist(), strict=True):
+        digest.update(f"{path}\t{pid}\n".encode())
+    return digest.hexdigest()
 
 
 def evaluate_split(
@@ -37,54 +92,93 @@ def evaluate_split(
     model: str,
     max_rank: int = 50,
     ap: str = "noninterpolated",
+    feature: str = "pooled",
 ) -> dict[str, Any]:
     """Rank the gallery for every query of one features file and write the metrics JSON.
 
     Distances are squared Euclidean in float32; same-person same-camera gallery items are
-    removed per query; queries without a true match are skipped (torchreid's conventions).
+    removed per query; queries without a true match are skipped (torchreid's conventions), except
+    under the kit protocol of MARS and Market1501, which follows the kits. Both test features
+    are scored (``features``); the record's metrics are those of ``feature``. ``per_query``
+    keeps each query's AP and first-hit rank for the paired bootstrap of the aggregation.
     """
+    if feature not in TEST_FEATURES:
+        raise ConfigError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
     ensure_writable(out)
     data = load_features(features)
     meta = data["meta"]
-    distmat = squared_euclidean(data["query_features"], data["gallery_features"])
+    missing = [
+        f"{part}_features_{kind}"
+        for part in ("query", "gallery")
+        for kind in TEST_FEATURES
+        if f"{part}_features_{kind}" not in data
+    ]
+    if missing:
+        raise DataError(
+            f"features file {features} lacks {', '.join(missing)} (written by an older mgat); "
+            "delete it and extract it again (rule extract_features)"
+        )
     in_query = data.get("gallery_in_query")
     if in_query is None:  # a features file of one gallery
-        in_query = np.zeros(distmat.shape[1], dtype=bool)
+        in_query = np.zeros(len(data["gallery_pids"]), dtype=bool)
+    distances = {
+        kind: squared_euclidean(data[f"query_features_{kind}"], data[f"gallery_features_{kind}"])
+        for kind in TEST_FEATURES
+    }
+    configured = View(
+        kit_gallery=meta["protocol"] != "torchreid", ap=ap, ties="torchreid", average="valid"
+    )
+    rankings: dict[tuple[str, View], Any] = {}
 
-    rankings: dict[tuple[bool, str], Any] = {}
-
-    def rank(torchreid_gallery: bool, ap_form: str):
-        """Rank once per (gallery, AP form); the configured protocol is usually one of the
-        two that MARS and Market1501 also report."""
-        key = (torchreid_gallery, ap_form)
-        if key not in rankings:
-            keep = ~in_query if torchreid_gallery else np.ones_like(in_query)
-            rankings[key] = rank_metrics(
-                distmat[:, keep],
+    def rank(kind: str, view: View):
+        """Rank once per (feature, view): the configured protocol is usually one of the two
+        that MARS and Market1501 also report."""
+        if (kind, view) not in rankings:
+            keep = np.ones_like(in_query) if view.kit_gallery else ~in_query
+            rankings[kind, view] = rank_metrics(
+                distances[kind][:, keep],
                 data["query_pids"],
                 data["gallery_pids"][keep],
                 data["query_camids"],
                 data["gallery_camids"][keep],
                 max_rank=max_rank,
-                ap=ap_form,
+                ap=view.ap,
+                ties=view.ties,
+                average=view.average,
             )
-        return rankings[key]
+        return rankings[kind, view]
 
-    result = rank(meta["protocol"] == "torchreid", ap)
+    chi = meta["chi"]
+    result = rank(feature, configured)
+    by_feature = {
+        kind: {
+            **_reported(rank(kind, configured)),
+            "chi_probe": chi[kind]["query"],
+            "chi_gallery": chi[kind]["gallery"],
+        }
+        for kind in TEST_FEATURES
+    }
+    views = KIT_VIEWS if dataset_info(meta["dataset"]).kit_protocol else {REPORTED: configured}
     protocols = {}
-    if dataset_info(meta["dataset"]).kit_protocol:  # MARS and Market1501 (Tables 4 and 5)
+    per_query = {}
+    for name, view in views.items():
+        ranked = rank(feature, view)
+        per_query[name] = {
+            "average": view.average,
+            "first_rank": ranked.first_rank.tolist(),
+            "ap": np.nan_to_num(ranked.ap, nan=0.0).tolist(),
+        }
+        if name == REPORTED:
+            continue
         # "strictly adopt the original evaluation protocol provided by the dataset": the kit's
-        # gallery and AP, beside torchreid's, from the same features.
-        for name, torchreid_gallery, ap_form in (
-            ("kit", False, "trapezoid"),
-            ("torchreid", True, "noninterpolated"),
-        ):
-            protocols[name] = {
-                **_reported(rank(torchreid_gallery, ap_form)),
-                "num_gallery": int((~in_query).sum() if torchreid_gallery else in_query.size),
-                "ap": ap_form,
-            }
-    cmc = [float(v) for v in result.cmc]
+        # gallery, AP, tie order and average, beside torchreid's, from the same features.
+        protocols[name] = {
+            **_reported(ranked),
+            "valid_queries": int(ranked.num_valid),
+            "num_queries": int(ranked.num_queries),
+            "num_gallery": int(in_query.size if view.kit_gallery else (~in_query).sum()),
+            **view._asdict(),
+        }
     record = {
         "dataset": meta["dataset"],
         "split": meta.get("run", meta["split"]),  # the run: a split, or a repeat of one
@@ -92,15 +186,19 @@ def evaluate_split(
         "model": model,
         "protocol": meta["protocol"],
         "ap": ap,
+        "feature": feature,
         "sampling": meta["sampling"],
         **_reported(result),
         "valid_queries": int(result.num_valid),
         "num_queries": int(result.num_queries),
         "num_gallery": int(meta["num_gallery"]),
-        "chi_probe": meta["chi_query"],
-        "chi_gallery": meta["chi_gallery"],
-        **_attention_start(meta.get("attention")),
-        "cmc": cmc,
+        "chi_probe": chi[feature]["query"],
+        "chi_gallery": chi[feature]["gallery"],
+        **training_record(meta.get("diagnostics")),
+        "cmc": [float(v) for v in result.cmc],
+        "features": by_feature,
+        "queries_sha256": _queries_digest(data),
+        "per_query": per_query,
     }
     if protocols:
         record["protocols"] = protocols
@@ -108,7 +206,7 @@ def evaluate_split(
         "features": str(features),
         "features_sha256": sha256_file(features),
         "extraction": meta.get("provenance"),
-        "evaluation": {"max_rank": max_rank, "ap": ap},
+        "evaluation": {"max_rank": max_rank, "ap": ap, "feature": feature},
     }
     write_json_atomic(out, record)
     return record
@@ -123,12 +221,22 @@ def _reported(result: Any) -> dict[str, float]:
     }
 
 
-def _attention_start(diagnostics: dict[str, Any] | None) -> dict[str, Any]:
-    """The stage-2 attention record of a model, None-valued for the baseline."""
+def training_record(diagnostics: dict[str, Any] | None) -> dict[str, Any]:
+    """A model's training diagnostics as the evaluation records them: stage 2's attention at
+    its start (None for the baseline and the control) and the movement at the end of training
+    (None for models saved without a history)."""
     diagnostics = diagnostics or {}
-    values = {key: diagnostics.get(key) for key in ATTENTION_SCALARS}
+    history = diagnostics.get("history") or [{}]
+    values: dict[str, Any] = {
+        "alpha_self_start": diagnostics.get("alpha_self_start"),
+        "rel_change_start": diagnostics.get("rel_change_start"),
+        "row_sum_start": history[0].get("row_sum"),
+        "attention_identity": diagnostics.get("attention_identity"),
+    }
     if values["attention_identity"] is not None:
         values["attention_identity"] = float(values["attention_identity"])
+    for key in TRAINING_SCALARS[4:]:
+        values[key] = history[-1].get(key)
     return values
 
 
@@ -150,7 +258,8 @@ def aggregate_splits(
     out_provenance: str | Path | None = None,
     manifest: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Mean and standard deviation over splits, per model, of every reported metric.
+    """Mean and standard deviation over splits, per model, of every reported metric, and the
+    differences between models with their paired bootstrap 95% confidence intervals.
 
     With ``out_provenance``, also write the provenance record of the metrics: for every run
     its evaluation, features, model and splits digests, training settings and environments,
@@ -164,45 +273,77 @@ def aggregate_splits(
         raise DataError("nothing to aggregate: no evaluation files were given")
     first = records[0]
     for record in records:
-        for key in ("dataset", "protocol", "ap"):
-            if record[key] != first[key]:
+        for key in ("dataset", "protocol", "ap", "feature"):
+            if record.get(key) != first.get(key):
                 raise DataError(
-                    f"evaluations disagree on {key} ({record[key]!r} vs {first[key]!r}); "
-                    "rerun them with one configuration"
+                    f"evaluations disagree on {key} ({record.get(key)!r} vs {first.get(key)!r});"
+                    " rerun them with one configuration"
                 )
+    unknown = sorted({r["model"] for r in records} - set(MODELS))
+    if unknown:
+        raise DataError(f"evaluations of unknown models {unknown}; known: {', '.join(MODELS)}")
     models = sorted({r["model"] for r in records}, key=MODELS.index)
     summary: dict[str, Any] = {
         "dataset": first["dataset"],
         "data_source": data_source,
         "protocol": first["protocol"],
         "ap": first["ap"],
+        "feature": first.get("feature"),
         "splits": sorted({r["split"] for r in records}),
         # Runs of one split with different seeds (MARS, Market1501 with repeats > 1).
         "repeated_split": len({r.get("data_split", r["split"]) for r in records}) == 1
         and len({r["split"] for r in records}) > 1,
         "models": {},
+        "features": {},
         "cmc": {},
     }
     rows = []
+
+    def add_rows(model: str, prefix: str, entry: dict[str, dict[str, float]]) -> None:
+        for key, stats in entry.items():
+            rows.append(
+                {"dataset": first["dataset"], "model": model, "metric": f"{prefix}{key}", **stats}
+            )
+
+    by_model = {}
     for model in models:
         mine = sorted((r for r in records if r["model"] == model), key=lambda r: r["split"])
+        by_model[model] = mine
         summary["models"][model] = {
-            key: _mean_std([r.get(key) for r in mine]) for key in SCALARS + ATTENTION_SCALARS
+            key: _mean_std([r.get(key) for r in mine]) for key in SCALARS + TRAINING_SCALARS
         }
+        add_rows(model, "", summary["models"][model])
         curves = np.asarray([r["cmc"] for r in mine], dtype=np.float64)
         spread = curves.std(axis=0, ddof=1) if len(mine) > 1 else np.zeros(curves.shape[1])
         summary["cmc"][model] = {"mean": curves.mean(axis=0).tolist(), "std": spread.tolist()}
-        for key, stats in summary["models"][model].items():
-            rows.append({"dataset": first["dataset"], "model": model, "metric": key, **stats})
+        kinds = sorted({k for r in mine for k in r.get("features", {})}, key=TEST_FEATURES.index)
+        for kind in kinds:
+            given = [r["features"][kind] for r in mine if kind in r.get("features", {})]
+            entry = {key: _mean_std([g.get(key) for g in given]) for key in SCALARS[:-1]}
+            summary["features"].setdefault(kind, {})[model] = entry
+            add_rows(model, f"feature:{kind}:", entry)
         for name in sorted({p for r in mine for p in r.get("protocols", {})}):
             given = [r["protocols"][name] for r in mine if name in r.get("protocols", {})]
-            entry = {key: _mean_std([g[key] for g in given]) for key in PROTOCOL_SCALARS}
+            keys = (*PROTOCOL_SCALARS, "valid_queries", "num_queries")
+            entry = {key: _mean_std([g.get(key) for g in given]) for key in keys}
             summary.setdefault("protocols", {}).setdefault(name, {})[model] = entry
-            for key, stats in entry.items():
+            add_rows(model, f"{name}:", {k: entry[k] for k in PROTOCOL_SCALARS})
+    summary["differences"] = differences(by_model)
+    for view, pairs in summary["differences"].items():
+        for pair, metrics in pairs.items():
+            for metric, ci in metrics.items():
                 rows.append(
-                    {"dataset": first["dataset"], "model": model, "metric": f"{name}:{key}",
-                     **stats}
-                )  # fmt: skip
+                    {
+                        "dataset": first["dataset"],
+                        "model": pair,
+                        "metric": f"difference:{view}:{metric}",
+                        "mean": ci["estimate"],
+                        "std": math.nan,
+                        "n": ci["runs"],
+                        "low": ci["low"],
+                        "high": ci["high"],
+                    }
+                )
     write_json_atomic(out_json, summary)
     write_text_atomic(out_csv, pd.DataFrame(rows).to_csv(index=False))
     if out_provenance is not None:
@@ -221,3 +362,72 @@ def aggregate_splits(
             ],
         )
     return summary
+
+
+def _per_query(record: dict[str, Any], view: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """A run's per-query values of ``metric`` (top-1 hit or AP) under ``view``, and the mask of
+    the queries that view averages over (those with a true match, or all of them)."""
+    entry = record["per_query"][view]
+    first_rank = np.asarray(entry["first_rank"], dtype=np.int64)
+    if metric == "top1":
+        values = (first_rank == 1).astype(np.float64)
+    else:
+        values = np.asarray(entry["ap"], dtype=np.float64)
+    counted = first_rank > 0 if entry["average"] == "valid" else np.ones(len(values), bool)
+    return values, counted
+
+
+def differences(by_model: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Paired differences (``mgat.vocabulary.DIFFERENCES``) in top-1 and mAP, per view, with
+    their 95% bootstrap intervals: queries are resampled (and, over several splits or seeded
+    runs, the runs first), the same queries for both models of a pair.
+
+    Returns ``{view: {"mgat-finetune": {"top1": {estimate, low, high, ...}, ...}}}`` in
+    fractions; pairs whose models are not both present are left out.
+    """
+    out: dict[str, Any] = {}
+    for model, reference in DIFFERENCES:
+        if model not in by_model or reference not in by_model:
+            continue
+        mine, theirs = by_model[model], by_model[reference]
+        if [r["split"] for r in mine] != [r["split"] for r in theirs]:
+            raise DataError(
+                f"{model} and {reference} were evaluated on different runs "
+                f"({[r['split'] for r in mine]} vs {[r['split'] for r in theirs]}); "
+                "rerun the missing evaluations"
+            )
+        for a, b in zip(mine, theirs, strict=True):
+            if a.get("queries_sha256") != b.get("queries_sha256") or "per_query" not in a:
+                raise DataError(
+                    f"{model} and {reference} of run {a['split']} were not evaluated on the same "
+                    "queries (or by an older mgat); rerun their evaluations (rule evaluate)"
+                )
+        for view in mine[0]["per_query"]:
+            for metric in DIFFERENCE_METRICS:
+                values_a, values_b = [], []
+                for a, b in zip(mine, theirs, strict=True):
+                    va, counted = _per_query(a, view, metric)
+                    vb, counted_b = _per_query(b, view, metric)
+                    if not np.array_equal(counted, counted_b):
+                        raise DataError(
+                            f"{model} and {reference} of run {a['split']} count different "
+                            "queries; rerun their evaluations (rule evaluate)"
+                        )
+                    values_a.append(va[counted])
+                    values_b.append(vb[counted])
+                ci = paired_difference_ci(
+                    values_a, values_b, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
+                )
+                pair = out.setdefault(view, {}).setdefault(f"{model}-{reference}", {})
+                pair[metric] = {
+                    "estimate": ci.estimate,
+                    "low": ci.low,
+                    "high": ci.high,
+                    "confidence": ci.confidence,
+                    "runs": ci.runs,
+                    "queries": ci.queries,
+                    "resamples": ci.resamples,
+                    "seed": BOOTSTRAP_SEED,
+                    "method": ci.method,
+                }
+    return out

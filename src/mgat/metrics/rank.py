@@ -1,5 +1,8 @@
 """CMC and mAP exactly as torchreid's market1501 evaluator computes them, at a fraction of its cost.
 
+The same code also gives the Market-1501/MARS MATLAB kits' figures (``ap="trapezoid"``,
+``ties="stable"``, ``average="all"``), which differ from torchreid's in three details only.
+
 torchreid's ``evaluate_rank`` (the usual source of published ReID figures, Section 4.1) argsorts
 every distance row, removes gallery items with the query's identity *and* camera, and scans each
 row in a per-query loop. Only the ranks of the query's own identity matter, so this module finds
@@ -11,8 +14,9 @@ them without a full argsort where it can:
 * a true match whose distance is *tied* with another item of its row has a rank that depends on
   how ``np.argsort`` breaks the tie (its default kind is not stable). Those rows, and only those,
   are argsorted with the call torchreid makes (``np.argsort``, default kind, the float32 row), so
-  tie order and hence CMC/mAP agree with torchreid's. When most rows hold ties (quantised
-  distances) later chunks skip the sort and are argsorted straight away;
+  tie order and hence CMC/mAP agree with torchreid's; or, for the kits (``ties="stable"``), with
+  a stable argsort, as MATLAB's ``sort`` is. When most rows hold ties (quantised distances) later
+  chunks skip the sort and are argsorted straight away;
 * the junk-removed rank of each match, the hits so far, both AP forms and the first-hit rank come
   from cumulative sums over the few same-identity items, grouped by query.
 
@@ -34,6 +38,10 @@ logger = logging.getLogger(__name__)
 
 APForm = Literal["noninterpolated", "trapezoid"]
 AP_FORMS: tuple[str, ...] = ("noninterpolated", "trapezoid")
+TieRule = Literal["torchreid", "stable"]
+TIE_RULES: tuple[str, ...] = ("torchreid", "stable")
+Average = Literal["valid", "all"]
+AVERAGES: tuple[str, ...] = ("valid", "all")
 # Rows per chunk: the sorted copy is chunk x G float32 (16 MB at Market-1501's G = 15913), and a
 # chunk whose rows all hold ties adds two chunk x G int64 matrices (about 65 MB).
 DEFAULT_CHUNK = 256
@@ -45,10 +53,15 @@ _NAN_MESSAGE = "the distance matrix contains NaN; check the features it was comp
 
 @dataclass(frozen=True)
 class RankResult:
-    """CMC/mAP over the valid queries, and what is needed to interpret them.
+    """CMC/mAP, and the per-query figures behind them, so that averages can be re-weighted,
+    subsets inspected or pairs of models bootstrapped without evaluating again.
 
-    ``ap`` is per query (NaN where the query has no true match and was skipped), so the average
-    can be re-weighted or a subset inspected without evaluating again.
+    ``ap`` is per query: for a query without a true match it is NaN under ``average="valid"``
+    (skipped; ``mAP == np.mean(ap[first_rank > 0])``) and 0.0 under ``average="all"``
+    (``mAP == np.mean(ap)``).
+    ``first_rank`` (int64) is each query's 1-based junk-removed rank of its first true match, 0
+    where it has none, whatever ``max_rank``; ``first_rank == 1`` is its top-1 hit. ``num_valid``
+    counts the queries with a true match under either average.
     """
 
     cmc: np.ndarray
@@ -56,6 +69,7 @@ class RankResult:
     num_valid: int
     num_queries: int
     ap: np.ndarray
+    first_rank: np.ndarray
 
 
 def _to_numpy(x: Any) -> np.ndarray:
@@ -117,13 +131,19 @@ def _count_less(sorted_rows: np.ndarray, rows: np.ndarray, values: np.ndarray) -
 
 
 def _argsort_positions(
-    dist: np.ndarray, fallback_rows: np.ndarray, rows: np.ndarray, gidx: np.ndarray
+    dist: np.ndarray,
+    fallback_rows: np.ndarray,
+    rows: np.ndarray,
+    gidx: np.ndarray,
+    ties: TieRule = "torchreid",
 ) -> np.ndarray:
-    """Position of gallery item ``gidx[k]`` in torchreid's argsort order of row ``rows[k]``.
+    """Position of gallery item ``gidx[k]`` in the argsort order of row ``rows[k]``.
 
-    ``rows`` all lie in ``fallback_rows``; only those rows are argsorted.
+    ``rows`` all lie in ``fallback_rows``; only those rows are argsorted. ``ties="torchreid"``
+    is torchreid's call (default kind); ``"stable"`` puts equal distances in gallery order, as
+    MATLAB's ``sort`` does in the kits.
     """
-    order = np.argsort(dist[fallback_rows], axis=1)
+    order = np.argsort(dist[fallback_rows], axis=1, kind="stable" if ties == "stable" else None)
     inverse = np.empty_like(order)
     ranks = np.broadcast_to(np.arange(order.shape[1], dtype=order.dtype), order.shape)
     np.put_along_axis(inverse, order, ranks, axis=1)
@@ -138,6 +158,7 @@ def _chunk_hits(
     g_cams: np.ndarray,
     g_by_pid: np.ndarray,
     pid_bounds: np.ndarray,
+    ties: TieRule = "torchreid",
     argsort_all: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """For every true match of a chunk of queries: (row, junk-removed rank, hits so far), 1-based.
@@ -173,15 +194,15 @@ def _chunk_hits(
         if np.isnan(sorted_rows[:, -1]).any():  # NaN sorts last
             raise DataError(_NAN_MESSAGE)
         positions = _count_less(sorted_rows, rows, values)
-        # A true match tied with any other item of its row: its rank depends on argsort's tie
-        # order, so that row is argsorted as torchreid does.
+        # A true match tied with any other item of its row: its rank depends on the tie rule, so
+        # that row is argsorted with it (torchreid's argsort, or a stable one for the kits).
         after = np.minimum(positions + 1, n_gallery - 1)
         tied = good & (positions + 1 < n_gallery) & (sorted_rows[rows, after] == values)
         fallback_rows = np.unique(rows[tied])
     if len(fallback_rows):
         in_fallback = np.isin(rows, fallback_rows)
         positions[in_fallback] = _argsort_positions(
-            dist, fallback_rows, rows[in_fallback], gidx[in_fallback]
+            dist, fallback_rows, rows[in_fallback], gidx[in_fallback], ties
         )
 
     # Within a row, positions of true matches are distinct from every other pair's, so sorting
@@ -207,18 +228,37 @@ def rank_metrics(
     max_rank: int = 50,
     ap: APForm = "noninterpolated",
     *,
+    ties: TieRule = "torchreid",
+    average: Average = "valid",
     chunk: int = DEFAULT_CHUNK,
 ) -> RankResult:
-    """CMC, mAP and per-query AP as torchreid's ``evaluate_rank`` (market1501 mode) gives them.
+    """CMC, mAP and per-query AP as torchreid's ``evaluate_rank`` (market1501 mode) gives them,
+    or, with ``ap="trapezoid", ties="stable", average="all"``, as the official Market-1501/MARS
+    MATLAB kits do; the defaults are torchreid's.
 
     ``ap="noninterpolated"`` is torchreid's AP (mean precision at each hit); ``"trapezoid"`` is
-    the official Market-1501/MARS MATLAB kits' ``compute_AP.m`` (mean of the precision before and
-    at each hit). ``chunk`` (queries per step) trades memory for speed and never changes results.
+    the kits' ``compute_AP.m`` (mean of the precision before and at each hit).
+
+    ``ties`` ranks gallery items at exactly equal (float32) distances: ``"torchreid"`` as
+    ``np.argsort`` with its default (unstable) kind orders them; ``"stable"`` as the kits'
+    ``sort(score, 'ascend')`` does, the lower gallery index first.
+
+    ``average="valid"`` (torchreid) skips a query without a true match (no gallery item of its
+    identity under another camera); ``"all"`` (the kits) counts it with CMC 0 at every rank and
+    AP 0. MATLAB's ``compute_AP.m`` would give such a query recall 0/0 (NaN); its CMC is 0 there,
+    and its AP is taken as 0, as the kits' Python ports do. Every query of the real Market-1501
+    and MARS query sets has a true match, so this only matters for other data.
+
+    ``chunk`` (queries per step) trades memory for speed and never changes results.
     A valid query whose junk-removed list is shorter than ``max_rank`` counts as matched up to
     ``max_rank`` (torchreid's Python code fails there and its Cython code reads stale values).
     """
     if ap not in AP_FORMS:
         raise ConfigError(f"unknown ap {ap!r}; expected one of {', '.join(AP_FORMS)}")
+    if ties not in TIE_RULES:
+        raise ConfigError(f"unknown ties {ties!r}; expected one of {', '.join(TIE_RULES)}")
+    if average not in AVERAGES:
+        raise ConfigError(f"unknown average {average!r}; expected one of {', '.join(AVERAGES)}")
     max_rank = _positive_int(max_rank, "max_rank")
     chunk = _positive_int(chunk, "chunk")
     dist = _to_numpy(distmat)
@@ -244,7 +284,7 @@ def rank_metrics(
     g_by_pid = np.argsort(g_codes, kind="stable")
     pid_bounds = np.r_[0, np.cumsum(np.bincount(g_codes, minlength=int(codes.max()) + 1))]
 
-    first_rank = np.zeros(num_q, dtype=np.int64)  # 0: no true match, query skipped
+    first_rank = np.zeros(num_q, dtype=np.int64)  # 0: no true match
     ap_per_query = np.full(num_q, np.nan)
     argsorted = with_match = 0
     for start in range(0, num_q, chunk):
@@ -257,6 +297,7 @@ def rank_metrics(
             gc,
             g_by_pid,
             pid_bounds,
+            ties,
             argsort_all=argsorted > ARGSORT_ALL_SHARE * with_match,
         )
         argsorted += n_argsorted
@@ -285,11 +326,17 @@ def rank_metrics(
         )
     # A valid query's first hit lies within its junk-removed list, so its CMC is 1 from there on.
     first_hits = np.bincount(np.minimum(first_rank[valid], max_rank + 1), minlength=max_rank + 2)
-    cmc = np.cumsum(first_hits[1 : max_rank + 1]).astype(np.float32) / np.float32(num_valid)
+    if average == "all":  # a query without a true match: CMC 0 and AP 0
+        ap_per_query[~valid] = 0.0
+        denominator, mAP = num_q, float(np.mean(ap_per_query))
+    else:
+        denominator, mAP = num_valid, float(np.mean(ap_per_query[valid]))
+    cmc = np.cumsum(first_hits[1 : max_rank + 1]).astype(np.float32) / np.float32(denominator)
     return RankResult(
         cmc=cmc,
-        mAP=float(np.mean(ap_per_query[valid])),
+        mAP=mAP,
         num_valid=num_valid,
         num_queries=num_q,
         ap=ap_per_query,
+        first_rank=first_rank,
     )

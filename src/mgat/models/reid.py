@@ -1,9 +1,12 @@
 """ResNet-bn: the feature-embedding network of the paper (Section 4.2).
 
 A ResNet trunk with global average pooling, followed by a BatchNorm1d whose bias is fixed at
-zero and a bias-free linear identity classifier. The post-BN vector is the test feature. MGAT's
-input ``X`` in the second stage is either the pooled trunk feature (:meth:`ReidNet.embed`; ``X'``
-then passes through the stage-1 BN and classifier) or the post-BN feature
+zero and a bias-free linear identity classifier: our reading of "ResNet50-bn" (the usual
+"BNNeck" head; the paper does not describe its head beyond "the BN layer and the customized
+classifier module"). Both the pooled and the post-BN vector can serve as the test feature
+(``evaluation.feature``). MGAT's input ``X`` in the second stage is either the pooled trunk
+feature (:meth:`ReidNet.embed`; ``X'`` then passes through the stage-1 BN, normalised with the
+statistics of ``X``, and the classifier: :meth:`ReidNet.classify_pooled`) or the post-BN feature
 (:meth:`ReidNet.features`; the classifier alone classifies ``X'``): see ``docs/protocol.md``.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from mgat.errors import ConfigError
@@ -38,7 +42,7 @@ class ReidNet(nn.Module):
         self.reset_head()
 
     def reset_head(self) -> None:
-        """Initialise the head as the paper's ResNet-bn does; the BN bias is frozen at zero."""
+        """Initialise the head: BN weight 1, its bias frozen at zero, the classifier near zero."""
         nn.init.ones_(self.bn.weight)
         nn.init.zeros_(self.bn.bias)
         # A zero, frozen shift keeps the feature centred the same way for X and for X'.
@@ -57,9 +61,18 @@ class ReidNet(nn.Module):
         """Identity logits [N, num_classes] for post-BN features ``x``."""
         return self.classifier(x)
 
-    def classify_pooled(self, x: Tensor) -> Tensor:
-        """Identity logits for pooled (pre-BN) features ``x``: the BN, then the classifier."""
-        return self.classifier(self.bn(x))
+    def classify_pooled(self, x: Tensor, reference: Tensor | None = None) -> Tensor:
+        """Identity logits for pooled (pre-BN) features ``x``: the BN, then the classifier.
+
+        With ``reference`` (the pooled features ``X`` that ``x = X'`` was computed from) and the
+        BN in training mode, ``x`` is normalised with the batch statistics of ``reference`` and
+        the running statistics are updated from ``reference``: the statistics the test feature
+        is normalised with are then estimated on the features they normalise at test time
+        (``X``), not on ``X'``, which only exists in training.
+        """
+        if reference is None or reference is x or not self.bn.training:
+            return self.classifier(self.bn(x))
+        return self.classifier(_batch_norm_with_statistics_of(self.bn, x, reference))
 
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor] | Tensor:
         """``(x, logits)`` in training mode, ``x`` alone in eval mode."""
@@ -90,3 +103,26 @@ class ReidNet(nn.Module):
             f"backbone={self.backbone_name!r}, feature_dim={self.feature_dim}, "
             f"num_classes={self.num_classes}"
         )
+
+
+def _batch_norm_with_statistics_of(bn: nn.BatchNorm1d, x: Tensor, reference: Tensor) -> Tensor:
+    """``bn`` in training mode applied to ``x`` with the batch statistics of ``reference``,
+    whose statistics (not those of ``x``) update the running mean and variance exactly as
+    ``bn(reference)`` would: biased variance to normalise, unbiased to track."""
+    dtype = torch.promote_types(reference.dtype, torch.float32)  # bf16 under autocast: lifted
+    ref = reference.to(dtype)
+    mean = ref.mean(dim=0)
+    var = ref.var(dim=0, unbiased=False)
+    if bn.track_running_stats and bn.running_mean is not None and bn.running_var is not None:
+        with torch.no_grad():
+            bn.num_batches_tracked.add_(1)
+            # momentum None: a cumulative moving average, as BatchNorm keeps it.
+            factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+            n = ref.shape[0]
+            unbiased = var * (n / max(n - 1, 1))
+            bn.running_mean.mul_(1 - factor).add_(mean.detach(), alpha=factor)
+            bn.running_var.mul_(1 - factor).add_(unbiased.detach(), alpha=factor)
+    out = (x.to(dtype) - mean) * torch.rsqrt(var + bn.eps)
+    if bn.affine:
+        out = out * bn.weight + bn.bias
+    return out

@@ -27,31 +27,52 @@ __all__ = [
     "figure_style",
     "label_data_source",
     "model_color",
+    "model_style",
 ]
 
 #: PNG resolution: sharp in the HTML report without huge files.
 DPI = 180
 
 #: Model keys of the metrics record and how figures and tables name them.
-DISPLAY_NAMES: dict[str, str] = {"baseline": "Baseline", "mgat": "MGAT", "gat": "GAT"}
-#: Order in legends and tables: the reference first, the method last.
-MODEL_ORDER: tuple[str, ...] = ("baseline", "gat", "mgat")
+DISPLAY_NAMES: dict[str, str] = {
+    "baseline": "Baseline",
+    "finetune": "Control (no graph)",  # stage 2 as MGAT but X' = X and no OF loss
+    "mgat": "MGAT",
+    "gat": "GAT",
+}
+#: Order in legends and tables: the reference first, then the control, the method last.
+MODEL_ORDER: tuple[str, ...] = ("baseline", "finetune", "gat", "mgat")
 
 # Okabe-Ito colours (seaborn's "colorblind" palette): distinguishable with colour blindness.
 _CB = sns.color_palette("colorblind")
 PALETTE: dict[str, tuple[float, float, float]] = {
     "baseline": (0.35, 0.35, 0.35),
+    "finetune": _CB[2],  # green
     "gat": _CB[0],  # blue
     "mgat": _CB[3],  # vermilion
 }
-_EXTRA = [_CB[2], _CB[4], _CB[1], _CB[5], _CB[6], _CB[7]]
+_EXTRA = [_CB[4], _CB[1], _CB[5], _CB[6], _CB[7]]
+
+# Line style and marker per model: curves that coincide stay apart in grey-scale prints too.
+_LINES: dict[str, tuple[str, str]] = {
+    "baseline": ("--", "s"),
+    "finetune": ("-.", "D"),
+    "gat": (":", "^"),
+    "mgat": ("-", "o"),
+}
+_EXTRA_DASHES: list[tuple[int, tuple[int, ...]]] = [
+    (0, (5, 1)),
+    (0, (3, 1, 1, 1, 1, 1)),
+    (0, (1, 3)),
+]
+_EXTRA_MARKERS = ["v", "P", "X", "*", "h"]
 
 #: Distance matrices: blue (cold) for small distances, red (warm) for large, as in Figure 4.
 DISTANCE_CMAP = "RdYlBu_r"
 
 _DATA_SOURCES = ("synthetic", "real")
 _NOTE_STRIP = 0.06  # share of the figure height kept free for the synthetic-data note
-_SYNTHETIC_NOTE = "SYNTHETIC DATA (demo) - not comparable to the paper"
+_SYNTHETIC_NOTE = "SYNTHETIC DATA - not comparable to the paper"
 
 
 def display_name(model: str) -> str:
@@ -62,6 +83,18 @@ def display_name(model: str) -> str:
 def model_color(model: str, index: int = 0) -> tuple[float, float, float]:
     """The model's fixed colour, so one model looks the same in every figure."""
     return PALETTE.get(model, _EXTRA[index % len(_EXTRA)])
+
+
+def model_style(model: str, index: int = 0) -> dict[str, Any]:
+    """Line keyword arguments (color, linestyle, marker) that tell the models apart without
+    colour: no two of the known models share a line style or a marker. Unknown names cycle
+    through the extra colours, dashes and markers by ``index``."""
+    if model in _LINES:
+        linestyle, marker = _LINES[model]
+    else:
+        linestyle = _EXTRA_DASHES[index % len(_EXTRA_DASHES)]
+        marker = _EXTRA_MARKERS[index % len(_EXTRA_MARKERS)]
+    return {"color": model_color(model, index), "linestyle": linestyle, "marker": marker}
 
 
 def check_data_source(data_source: str) -> str:

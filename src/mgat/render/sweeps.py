@@ -1,9 +1,13 @@
 """Ablation sweeps: stage 2 over a grid of settings, as one table and one figure per dataset.
 
 The workflow trains and evaluates every setting of the configured parameter space (gamma, where
-MGAT reads X, the OF loss form and weight, M x K) on the first splits of a dataset; this module
-turns the per-split evaluations into a table (mean and std over splits, beside the baseline of
-the same splits) and a figure of each metric against gamma, one line per other setting.
+MGAT reads X, the OF loss form and weight, M x K, the BatchNorm mode and the loss reduction) on
+the first splits of a dataset, and the control (stage 2 without the graph) of each distinct
+(M, K, BN mode, reduction). This module builds one tidy table first (mean and std over splits of
+every metric and training diagnostic, per stage and setting, beside the baseline and the
+controls of the same splits; the paired bootstrap differences of each setting to its control,
+to the baseline and to the GAT of the same setting), then formats it: Markdown with a verdict
+in words per setting, CSV, and a figure.
 """
 
 from __future__ import annotations
@@ -19,21 +23,63 @@ from matplotlib.figure import Figure
 
 from mgat.errors import DataError
 from mgat.io import read_json, write_text_atomic
+from mgat.metrics.evaluation import REPORTED, differences
 from mgat.render.figures import save_figure
+from mgat.render.markdown import escape, markdown_table
+from mgat.render.paper import DATASET_LABELS
 from mgat.render.style import (
     check_data_source,
     display_name,
     figure_style,
     label_data_source,
-    model_color,
+    model_style,
 )
+from mgat.vocabulary import BASELINE, CONTROL, STAGES
 
 #: The swept settings, in the order of the parameter space's folders.
-SWEEP_PARAMETERS = ("gamma", "features", "of_loss", "of_weight", "M", "K")
+SWEEP_PARAMETERS = ("gamma", "features", "of_loss", "of_weight", "M", "K", "bn", "loss_reduction")
+#: What the control depends on (it has no graph and no OF loss).
+CONTROL_PARAMETERS = ("M", "K", "bn", "loss_reduction")
 #: Metrics of the sweep table (fractions, shown in %).
 SWEEP_METRICS = ("top1", "top5", "mAP")
-#: Attention statistics at the start of stage 2, shown beside the metrics.
-SWEEP_ATTENTION = ("alpha_self_start", "rel_change_start")
+#: Training diagnostics shown beside the metrics: the attention at the start of stage 2 and
+#: how far the stage moved the network by its end.
+SWEEP_DIAGNOSTICS = (
+    "alpha_self_start",
+    "row_sum_start",
+    "rel_change_start",
+    "move_trunk",
+    "bn_mean_shift_head",
+)
+_DIAGNOSTIC_HEADERS = {
+    "alpha_self_start": "alpha_ii",
+    "row_sum_start": "row sum",
+    "rel_change_start": "||X'-X||/||X||",
+    "move_trunk": "trunk moved",
+    "bn_mean_shift_head": "head BN shift",
+}
+#: The differences each setting carries: (reference stage, column prefix).
+SWEEP_DIFFERENCES = ((CONTROL, "control"), (BASELINE, "baseline"), ("gat", "gat"))
+_MINUS = "\u2212"
+
+
+def _read(path: str | Path) -> dict[str, Any]:
+    return read_json(path, "evaluation", "run the sweep's evaluations (rule evaluate_sweep)")
+
+
+def primary_view(record: Mapping[str, Any]) -> str:
+    """The protocol a sweep reads a run under: the configured one, or, for a dataset with a kit
+    protocol, the kit's (the first one its table shows)."""
+    views = record.get("per_query") or {}
+    if REPORTED in views or not views:
+        return REPORTED
+    return "kit" if "kit" in views else next(iter(views))
+
+
+def _metric(record: Mapping[str, Any], view: str, metric: str) -> float | None:
+    if view == REPORTED:
+        return record.get(metric)
+    return (record.get("protocols") or {}).get(view, {}).get(metric)
 
 
 def _mean_std(values: Sequence[float | None]) -> tuple[float, float]:
@@ -43,39 +89,97 @@ def _mean_std(values: Sequence[float | None]) -> tuple[float, float]:
     return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
 
 
-def _read(path: str | Path) -> dict[str, Any]:
-    return read_json(path, "evaluation", "run the sweep's evaluations (rule evaluate_sweep)")
+def _summary_row(
+    stage: str, setting: Mapping[str, Any], records: list[dict[str, Any]], view: str
+) -> dict[str, Any]:
+    datasets = {r["dataset"] for r in records}
+    if len(datasets) != 1:
+        raise DataError(f"sweep evaluations of one setting mix datasets {sorted(datasets)}")
+    row: dict[str, Any] = {"stage": stage, **setting, "dataset": datasets.pop()}
+    row["splits"] = len(records)
+    for metric in SWEEP_METRICS:
+        mean, std = _mean_std([_metric(r, view, metric) for r in records])
+        row[metric], row[f"{metric}_std"] = mean, std
+    for key in SWEEP_DIAGNOSTICS:
+        mean, std = _mean_std([r.get(key) for r in records])
+        row[key], row[f"{key}_std"] = mean, std
+    return row
+
+
+def _by_split(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(records, key=lambda r: r["split"])
 
 
 def summarize_sweep(
     runs: Sequence[Mapping[str, Any]],
     baseline: Sequence[str | Path],
 ) -> pd.DataFrame:
-    """One row per (stage, setting): mean and std over splits of every sweep metric.
+    """One row per (stage, setting), the baseline and each control: mean and std over splits
+    of every sweep metric and diagnostic, and for each stage-2 setting its paired differences
+    (``d_<metric>_<reference>`` and ``_low``/``_high``, fractions) to its control, the baseline
+    and the GAT of the same setting, where those ran.
 
     ``runs`` holds one entry per evaluated model: ``{"stage", "setting": {...}, "evaluation":
-    path}``; ``baseline`` the baseline's evaluations of the same splits (one row, stage
-    ``baseline``, no setting).
+    path, "control": path or absent}``; ``baseline`` the baseline's evaluations of the same
+    splits.
     """
     if not runs:
         raise DataError("the sweep has no runs to summarize")
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    controls: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
+    settings: dict[tuple[Any, ...], dict[str, Any]] = {}
     for run in runs:
         setting = run["setting"]
         missing = [p for p in SWEEP_PARAMETERS if p not in setting]
         if missing:
             raise DataError(f"sweep setting {setting!r} lacks {missing}")
-        key = (run["stage"], *(setting[p] for p in SWEEP_PARAMETERS))
-        groups.setdefault(key, []).append(_read(run["evaluation"]))
+        values = tuple(setting[p] for p in SWEEP_PARAMETERS)
+        settings[values] = {p: setting[p] for p in SWEEP_PARAMETERS}
+        groups.setdefault((run["stage"], *values), []).append(_read(run["evaluation"]))
+        if run.get("control"):
+            key = tuple(setting[p] for p in CONTROL_PARAMETERS)
+            controls.setdefault(key, {}).setdefault(run["control"], {})
+    base_records = _by_split([_read(path) for path in baseline])
+    control_records = {
+        key: _by_split([_read(path) for path in paths]) for key, paths in controls.items()
+    }
+    some = next(iter(groups.values()))[0]
+    view = primary_view(some)
+
     rows = []
-    base_records = [_read(path) for path in baseline]
     if base_records:
-        rows.append(_row("baseline", dict.fromkeys(SWEEP_PARAMETERS), base_records))
+        rows.append(_summary_row(BASELINE, dict.fromkeys(SWEEP_PARAMETERS), base_records, view))
+    for key, records in control_records.items():
+        setting = {
+            **dict.fromkeys(SWEEP_PARAMETERS),
+            **dict(zip(CONTROL_PARAMETERS, key, strict=True)),
+        }
+        rows.append(_summary_row(CONTROL, setting, records, view))
     for (stage, *values), records in groups.items():
-        rows.append(_row(stage, dict(zip(SWEEP_PARAMETERS, values, strict=True)), records))
+        records = _by_split(records)
+        row = _summary_row(stage, settings[tuple(values)], records, view)
+        references = {BASELINE: base_records}
+        setting = settings[tuple(values)]
+        control_key = tuple(setting[p] for p in CONTROL_PARAMETERS)
+        if control_key in control_records:
+            references[CONTROL] = control_records[control_key]
+        gat = groups.get(("gat", *values))
+        if stage == "mgat" and gat:
+            references["gat"] = _by_split(gat)
+        for reference, prefix in SWEEP_DIFFERENCES:
+            mine = references.get(reference)
+            if not mine:
+                continue
+            found = differences({"mgat": records, reference: mine}).get(view, {})
+            for metric, ci in found.get(f"mgat-{reference}", {}).items():
+                row[f"d_{metric}_{prefix}"] = ci["estimate"]
+                row[f"d_{metric}_{prefix}_low"] = ci["low"]
+                row[f"d_{metric}_{prefix}_high"] = ci["high"]
+        rows.append(row)
     table = pd.DataFrame(rows)
+    table["view"] = view
     return table.sort_values(
-        ["stage", "features", "of_loss", "of_weight", "M", "K", "gamma"],
+        ["stage", *reversed(SWEEP_PARAMETERS)],
         key=lambda column: column.map(_sort_key),
         kind="stable",
     ).reset_index(drop=True)
@@ -84,22 +188,9 @@ def summarize_sweep(
 def _sort_key(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return (0, "")
-    if value in ("baseline", "mgat", "gat"):
-        return (1, ("baseline", "mgat", "gat").index(value))
+    if value in STAGES:
+        return (1, STAGES.index(value))
     return (2, value) if isinstance(value, int | float) else (3, str(value))
-
-
-def _row(stage: str, setting: Mapping[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
-    datasets = {r["dataset"] for r in records}
-    if len(datasets) != 1:
-        raise DataError(f"sweep evaluations of one setting mix datasets {sorted(datasets)}")
-    row: dict[str, Any] = {"stage": stage, **setting, "dataset": datasets.pop()}
-    row["splits"] = len(records)
-    for metric in SWEEP_METRICS + SWEEP_ATTENTION:
-        mean, std = _mean_std([r.get(metric) for r in records])
-        row[metric] = mean
-        row[f"{metric}_std"] = std
-    return row
 
 
 def _missing(value: Any) -> bool:
@@ -107,7 +198,7 @@ def _missing(value: Any) -> bool:
 
 
 def _parameter(value: Any) -> str:
-    return "-" if _missing(value) else value if isinstance(value, str) else f"{value:g}"
+    return "" if _missing(value) else value if isinstance(value, str) else f"{value:g}"
 
 
 def _stat(value: Any, std: Any, *, scale: float, digits: int) -> str:
@@ -119,83 +210,297 @@ def _stat(value: Any, std: Any, *, scale: float, digits: int) -> str:
     return text
 
 
+def _signed(value: float) -> str:
+    """Points with two decimals: a method check resolves differences below a tenth of one."""
+    return f"{100 * value:+.2f}".replace("-", _MINUS)
+
+
+def _interval(row: Mapping[str, Any], metric: str, prefix: str) -> str:
+    key = f"d_{metric}_{prefix}"
+    if _missing(row.get(key)):
+        return "-"
+    return f"{_signed(row[key])} [{_signed(row[key + '_low'])}, {_signed(row[key + '_high'])}]"
+
+
+def _resolved(row: Mapping[str, Any], metric: str, prefix: str) -> int | None:
+    """+1 / -1 where the interval lies above / below 0, 0 where it contains 0."""
+    key = f"d_{metric}_{prefix}"
+    if _missing(row.get(key)):
+        return None
+    if row[key + "_low"] > 0:
+        return 1
+    return -1 if row[key + "_high"] < 0 else 0
+
+
+def verdict(row: Mapping[str, Any], prefix: str = "control") -> str:
+    """In words, whether a setting differs from its control (or another reference)."""
+    signs = {m: _resolved(row, m, prefix) for m in ("top1", "mAP")}
+    if all(s is None for s in signs.values()):
+        return f"no {prefix} to compare with"
+    name = display_name(str(row["stage"]))
+    reference = "the control" if prefix == "control" else prefix
+    found = [
+        f"{'higher' if s > 0 else 'lower'} {label} ({_interval(row, m, prefix)})"
+        for m, label in (("top1", "top-1"), ("mAP", "mAP"))
+        if (s := signs[m])
+    ]
+    if found:
+        return f"{name} differs from {reference}: " + ", ".join(found)
+    widths = [
+        100 * (row[f"d_{m}_{prefix}_high"] - row[f"d_{m}_{prefix}_low"]) / 2
+        for m in ("top1", "mAP")
+        if signs[m] is not None
+    ]
+    if max(widths) == 0 and all(row[f"d_{m}_{prefix}"] == 0 for m in ("top1", "mAP")):
+        return f"the same top-1 and mAP as {reference} on every query"
+    return (
+        f"no difference from {reference} resolved: both intervals contain 0 "
+        f"(half-width up to {max(widths):.1f} points)"
+    )
+
+
+def _varying(table: pd.DataFrame) -> list[str]:
+    runs = table[~table["stage"].isin([BASELINE])]
+    return [p for p in SWEEP_PARAMETERS if runs[p].dropna().nunique() > 1]
+
+
+def _fixed(table: pd.DataFrame, varying: list[str]) -> str:
+    runs = table[~table["stage"].isin([BASELINE, CONTROL])]
+    parts = []
+    for p in SWEEP_PARAMETERS:
+        if p in varying or runs.empty:
+            continue
+        parts.append(f"{p} {_parameter(runs[p].iloc[0])}")
+    return ", ".join(parts)
+
+
 def sweep_markdown(table: pd.DataFrame, *, data_source: str) -> str:
-    """The sweep table as Markdown, the baseline first, with what each column means."""
+    """The sweep table as Markdown: the baseline and the controls first, every setting with its
+    metrics and training diagnostics, then its differences with their intervals and a verdict
+    in words."""
     check_data_source(data_source)
     dataset = str(table["dataset"].iloc[0])
+    label = DATASET_LABELS.get(dataset, dataset)
     splits = int(table["splits"].max())
-    title = f"## Sweep on {dataset}: stage 2 over its settings ({splits} split(s))"
+    view = str(table["view"].iloc[0])
+    title = f"## Sweep on {label}: stage 2 over its settings ({splits} run(s))"
     if data_source == "synthetic":
-        title += " [SYNTHETIC data: shows the pipeline, says nothing about the method]"
-    headers = [
-        "Stage",
-        *SWEEP_PARAMETERS,
-        "top-1 %",
-        "top-5 %",
-        "mAP %",
-        "alpha_ii",
-        "||X'-X||/||X||",
-    ]
-    lines = [title, "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        title += " [SYNTHETIC data: shows the pipeline, says nothing about the paper's data]"
+    varying = _varying(table)
+    headers = ["Stage", *varying, "top-1 %", "top-5 %", "mAP %"]
+    headers += [_DIAGNOSTIC_HEADERS[d] for d in SWEEP_DIAGNOSTICS]
+    rows = []
     for row in table.to_dict("records"):
         cells = [display_name(row["stage"])]
-        cells += [
-            _parameter(row[p]) if row["stage"] != "baseline" else "" for p in SWEEP_PARAMETERS
-        ]
+        cells += [_parameter(row[p]) for p in varying]
         cells += [_stat(row[m], row[f"{m}_std"], scale=100, digits=1) for m in SWEEP_METRICS]
-        cells += [_stat(row[a], row[f"{a}_std"], scale=1, digits=4) for a in SWEEP_ATTENTION]
-        lines.append("| " + " | ".join(cells) + " |")
+        cells += [_stat(row[d], row[f"{d}_std"], scale=1, digits=4) for d in SWEEP_DIAGNOSTICS]
+        rows.append(cells)
+    lines = [title, ""]
+    lines += markdown_table(headers, rows, numeric_from=1 + len(varying))
+    fixed = _fixed(table, varying)
+    protocol = "the dataset kit's protocol" if view == "kit" else "the configured protocol"
     lines += [
         "",
-        "Mean ± std over splits. alpha_ii: mean self weight of the attention at the start of "
-        "stage 2 (1 = the identity: X' = X, stage 2 is fine-tuning with the identity loss); "
-        "||X'-X||/||X||: how much MGAT moved the features then. features: where MGAT reads X "
-        "(pooled: before the BN; bn: after it). M x K: persons x images per batch.",
+        escape(
+            f"Mean ± std over runs, under {protocol}. "
+            + (f"Fixed in every setting: {fixed}. " if fixed else "")
+            + "Control: stage 2 without the graph (X' = X, no OF loss), trained with the "
+            "setting's M, K, bn and loss_reduction. alpha_ii: mean self weight of the attention "
+            "at the start of stage 2 (1 = the identity: X' = X); row sum: mean row sum of the "
+            "attention applied there (A o M for MGAT: alpha_ii + same - other; 1 for GAT); "
+            "||X'-X||/||X||: how much the graph moved the features then; trunk moved: "
+            "||W - W_stage1|| / ||W_stage1|| of the trunk at the end; head BN shift: RMS shift "
+            "of the head BN's running means, in stage-1 standard deviations. features: where "
+            "MGAT reads X (pooled: before the BN; bn: after it). M x K: persons x images per "
+            "batch."
+        ),
         "",
     ]
+    runs = [r for r in table.to_dict("records") if r["stage"] not in (BASELINE, CONTROL)]
+    if runs:
+        headers = ["Stage", *varying]
+        present = [
+            (prefix, metric)
+            for _reference, prefix in SWEEP_DIFFERENCES
+            for metric in ("top1", "mAP")
+            if any(not _missing(r.get(f"d_{metric}_{prefix}")) for r in runs)
+        ]
+        metric_names = {"top1": "top-1", "mAP": "mAP"}
+        reference_names = {"control": "control", "baseline": "baseline", "gat": "GAT"}
+        headers += [f"Δ {metric_names[m]} vs {reference_names[p]}" for p, m in present]
+        headers.append("verdict")
+        rows = []
+        for row in runs:
+            cells = [display_name(row["stage"]), *(_parameter(row[p]) for p in varying)]
+            cells += [_interval(row, m, p) for p, m in present]
+            cells.append(verdict(row))
+            rows.append(cells)
+        lines += [
+            "### Differences, in points, with paired bootstrap 95% confidence intervals",
+            "",
+        ]
+        lines += markdown_table(headers, rows, numeric_from=None)
+        lines += [
+            "",
+            escape(
+                "Each stage-2 model minus the named reference on the same queries: the control "
+                "of its setting, the baseline of the same splits, and (for MGAT) the GAT of the "
+                "same setting. Queries are resampled (over several runs: the runs first, then "
+                "the queries within each). An interval that contains 0 does not resolve a "
+                "difference."
+            ),
+            "",
+        ]
     return "\n".join(lines)
 
 
+def _x_positions(values: Sequence[float], index: int, count: int, log: bool) -> np.ndarray:
+    """Positions shifted by a small per-line offset, so coincident lines stay visible."""
+    spread = 0.06 if log else 0.12
+    offset = (index - (count - 1) / 2) * (spread / max(count - 1, 1)) * 2 if count > 1 else 0.0
+    values = np.asarray(values, dtype=float)
+    return values * 10**offset if log else values + offset
+
+
+def _keys(keys: Any) -> tuple[Any, ...]:
+    return keys if isinstance(keys, tuple) else (keys,)
+
+
+def _categories(runs: pd.DataFrame, others: list[str]) -> list[tuple[Any, ...]]:
+    return [
+        tuple(r[p] for p in others) for r in runs.drop_duplicates(subset=others).to_dict("records")
+    ]
+
+
+def _setting_axis(ax: Any, categories: list[tuple[Any, ...]], others: list[str]) -> None:
+    labels = [
+        "\n".join(f"{p}={_parameter(v)}" for p, v in zip(others, c, strict=True))
+        for c in categories
+    ]
+    ax.set_xticks(range(len(categories)), labels or [""], fontsize=8)
+    ax.set_xlim(-0.5, len(categories) - 0.5)
+    ax.set_xlabel("setting")
+
+
+def _plot_against_gamma(ax: Any, table: pd.DataFrame, metric: str, others: list[str]) -> None:
+    """One line per stage and other setting against gamma, the baseline and the controls as
+    horizontal lines."""
+    runs = table[~table["stage"].isin([BASELINE, CONTROL])]
+    lines = list(runs.groupby(["stage", *others], sort=True))
+    shared = len({_keys(k)[0] for k, _ in lines}) < len(lines)
+    for index, (keys, group) in enumerate(lines):
+        stage, *values = _keys(keys)
+        name = display_name(stage)
+        if others:
+            name += " (" + ", ".join(f"{p}={v}" for p, v in zip(others, values, strict=True)) + ")"
+        # One stage, several settings: each setting its own colour, dashes and marker.
+        style = model_style("", index) if shared else model_style(stage)
+        group = group.sort_values("gamma")
+        x = _x_positions(group["gamma"], index, len(lines), log=True)
+        ax.errorbar(
+            x, 100 * group[metric], yerr=100 * group[f"{metric}_std"], capsize=3, linewidth=1.8,
+            elinewidth=1.2, label=name, **style,
+        )  # fmt: skip
+    for stage in (BASELINE, CONTROL):
+        for _, row in table[table["stage"] == stage].iterrows():
+            if not math.isfinite(row[metric]):
+                continue
+            suffix = ", ".join(
+                f"{p}={_parameter(row[p])}" for p in CONTROL_PARAMETERS if p in others
+            )
+            ax.axhline(
+                100 * row[metric], linewidth=1.4,
+                label=display_name(stage) + (f" ({suffix})" if suffix and stage == CONTROL else ""),
+                **{**model_style(stage), "marker": None},
+            )  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("gamma (eq. 2)")
+
+
+def _plot_differences(ax: Any, table: pd.DataFrame, metric: str, others: list[str]) -> None:
+    """Each setting's stage-2 models minus the control of that setting, with their paired
+    95% intervals: what the sweep measures, on a scale where the control is 0."""
+    runs = table[~table["stage"].isin([BASELINE, CONTROL])]
+    categories = _categories(runs, others)
+    stages = [s for s in STAGES if s in set(runs["stage"])]
+    for index, stage in enumerate(stages):
+        group = runs[runs["stage"] == stage]
+        group = group[group[f"d_{metric}_control"].notna()]
+        if group.empty:
+            continue
+        order = [categories.index(tuple(r[p] for p in others)) for r in group.to_dict("records")]
+        y = 100 * group[f"d_{metric}_control"].to_numpy(dtype=float)
+        low = 100 * group[f"d_{metric}_control_low"].to_numpy(dtype=float)
+        high = 100 * group[f"d_{metric}_control_high"].to_numpy(dtype=float)
+        ax.errorbar(
+            _x_positions(order, index, len(stages), log=False), y, yerr=[y - low, high - y],
+            capsize=4, elinewidth=1.4, label=f"{display_name(stage)} {_MINUS} control",
+            **{**model_style(stage), "linestyle": "none"},
+        )  # fmt: skip
+    ax.axhline(0.0, linewidth=1.4, label=f"{display_name(CONTROL)}: 0", **{
+        **model_style(CONTROL), "marker": None})  # fmt: skip
+    _setting_axis(ax, categories, others)
+
+
+def _plot_per_setting(ax: Any, table: pd.DataFrame, metric: str, others: list[str]) -> None:
+    """Without controls: each setting's metric, mean ± std over runs, the baseline dashed."""
+    runs = table[~table["stage"].isin([BASELINE, CONTROL])]
+    categories = _categories(runs, others)
+    stages = [s for s in STAGES if s in set(runs["stage"])]
+    for index, stage in enumerate(stages):
+        group = runs[runs["stage"] == stage]
+        order = [categories.index(tuple(r[p] for p in others)) for r in group.to_dict("records")]
+        ax.errorbar(
+            _x_positions(order, index, len(stages), log=False), 100 * group[metric],
+            yerr=100 * group[f"{metric}_std"], capsize=3, label=display_name(stage),
+            **{**model_style(stage), "linestyle": "none"},
+        )  # fmt: skip
+    base = table[table["stage"] == BASELINE]
+    if not base.empty and math.isfinite(base[metric].iloc[0]):
+        ax.axhline(
+            100 * base[metric].iloc[0], linewidth=1.4, label=display_name(BASELINE),
+            **{**model_style(BASELINE), "marker": None},
+        )  # fmt: skip
+    _setting_axis(ax, categories, others)
+
+
 def sweep_figure(table: pd.DataFrame, *, data_source: str) -> Figure:
-    """Top-1 and mAP against gamma (log scale), one line per stage and other setting; the
-    baseline of the same splits dashed."""
+    """The sweep in one figure, for top-1 and mAP. When gamma varies: each stage and other
+    setting against gamma (log scale), baseline dashed, controls dash-dotted. Otherwise, where
+    the controls ran: each setting's stage-2 models minus its control with their paired 95%
+    intervals; else each setting's metric. Points and lines are offset a little so none hides
+    another."""
     check_data_source(data_source)
-    runs = table[table["stage"] != "baseline"]
+    runs = table[~table["stage"].isin([BASELINE, CONTROL])]
     if runs.empty:
         raise DataError("the sweep table has no stage-2 rows to plot")
-    base = table[table["stage"] == "baseline"]
-    others = [p for p in SWEEP_PARAMETERS if p != "gamma" and runs[p].nunique() > 1]
+    varying = _varying(table)
+    others = [p for p in varying if p != "gamma"]
+    by_gamma = "gamma" in varying
+    against_control = (
+        not by_gamma and "d_top1_control" in runs and runs["d_top1_control"].notna().any()
+    )
+    dataset = str(table["dataset"].iloc[0])
     with figure_style():
-        fig = Figure(figsize=(10.0, 4.4), layout="constrained")
+        fig = Figure(figsize=(11.0, 4.6), layout="constrained")
         axes = fig.subplots(1, 2)
-        for ax, metric, label in zip(axes, ("top1", "mAP"), ("Top-1 (%)", "mAP (%)"), strict=True):
-            for index, ((stage, *values), group) in enumerate(
-                runs.groupby(["stage", *others], sort=True)
-            ):
-                group = group.sort_values("gamma")
-                name = display_name(stage)
-                if others:
-                    name += (
-                        " ("
-                        + ", ".join(f"{p}={v}" for p, v in zip(others, values, strict=True))
-                        + ")"
-                    )
-                ax.errorbar(
-                    group["gamma"], 100 * group[metric], yerr=100 * group[f"{metric}_std"],
-                    marker="o", linewidth=1.8, capsize=3, label=name,
-                    color=model_color(stage if not others else "", index),
-                )  # fmt: skip
-            if not base.empty and math.isfinite(base[metric].iloc[0]):
-                ax.axhline(
-                    100 * base[metric].iloc[0], color=model_color("baseline"), linestyle="--",
-                    linewidth=1.5, label="Baseline",
-                )  # fmt: skip
-            ax.set_xscale("log")
-            ax.set_xlabel("gamma (eq. 2)")
-            ax.set_ylabel(label)
-        axes[0].legend(loc="best", fontsize=8)
-        dataset = str(table["dataset"].iloc[0])
-        title = f"Sweep on {dataset}: metric against gamma"
+        for ax, metric, label in zip(axes, ("top1", "mAP"), ("top-1", "mAP"), strict=True):
+            if by_gamma:
+                _plot_against_gamma(ax, table, metric, others)
+                ax.set_ylabel(f"{label} (%)")
+            elif against_control:
+                _plot_differences(ax, table, metric, others)
+                ax.set_ylabel(f"Δ {label} vs the control (points, 95% CI)")
+            else:
+                _plot_per_setting(ax, table, metric, others)
+                ax.set_ylabel(f"{label} (%)")
+        axes[0].legend(loc="best", fontsize=7)
+        title = f"Sweep on {DATASET_LABELS.get(dataset, dataset)}: stage 2 settings"
+        if by_gamma:
+            title += " against gamma"
+        elif against_control:
+            title += f", each model {_MINUS} its control"
         if data_source == "synthetic":
             title += " [SYNTHETIC data]"
         fig.suptitle(title)

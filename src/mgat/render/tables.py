@@ -2,27 +2,34 @@
 
 :func:`render_table` writes three files per table, ``{out_prefix}.md``, ``.csv`` and ``.tex``.
 The markdown and LaTeX carry the title, which states the data source (SYNTHETIC or real), the
-gallery protocol and the AP form, so a demo result is never mistaken for a reproduction.
+protocol, the AP form and the test feature, so a demo result is never mistaken for a
+reproduction.
 
 Tables 2-5 list, in this order: the compared methods as the paper reports them (source
-``paper (reported)``), this run's Baseline, MGAT and, if present, GAT ablation (source
-``this run``, mean ± std over splits in percent), the paper's own Baseline and MGAT (source
-``paper``), and the differences ``Δ Baseline (this run - paper)`` and ``Δ MGAT (this run -
-paper)`` in percentage points (source ``this run - paper``; written with the
-minus sign U+2212).
+``paper (reported)``); per protocol this run shows (MARS and Market1501: the dataset kit's and
+torchreid's), this run's Baseline, Control (stage 2 without the graph), MGAT and GAT ablation
+(source ``this run``, mean ± std over splits in percent) followed by the differences ``Δ MGAT -
+control``, ``Δ MGAT - baseline`` and ``Δ MGAT - GAT`` in top-1 and mAP with their paired
+bootstrap 95% confidence intervals (``+1.2 [-0.5, +2.9]``, in points); the paper's own Baseline
+and MGAT (source ``paper``); and, on real data only, the differences ``Δ Baseline (this run -
+paper)`` and ``Δ MGAT (this run - paper)``. Tables 2 and 3 gain an mAP column that the paper
+does not print. Differences are printed with the minus sign U+2212.
 
 CSV format (one row per table row, numbers as numbers, no title line):
 
-* Tables 2-5: ``table, dataset, method, source, data_source, protocol, ap, n`` then, per metric
-  in the paper's column order, ``<metric>`` and ``<metric>_std`` (metric keys as in the metrics
-  record: ``top1``, ``top5``, ``top10``, ``top20``, ``mAP``). All values are in percent and not
-  rounded for display; ``<metric>`` is the published value, this run's mean over splits or the
-  difference; ``<metric>_std`` is filled for this run's rows only. ``data_source``,
-  ``protocol``, ``ap`` and ``n`` (number of splits) describe this run and are empty on the
-  published rows; empty cells are values the paper does not report ('-').
-* Table 1: ``table, dataset, method, model, data_source, protocol, n, probe_paper,
+* Tables 2-5: ``table, dataset, method, source, data_source, protocol, ap, feature, n,
+  valid_queries, num_queries`` then, per metric in the table's column order, ``<metric>``,
+  ``<metric>_std``, ``<metric>_low`` and ``<metric>_high`` (metric keys as in the metrics
+  record: ``top1``, ``top5``, ``top10``, ``top20``, ``mAP``). All values are in percent (points
+  for differences) and not rounded for display; ``<metric>`` is the published value, this
+  run's mean over splits or the difference; ``_std`` is filled for this run's rows, ``_low`` and
+  ``_high`` for the interval rows. ``protocol`` and ``ap`` name the protocol a row's numbers
+  come from; ``data_source``, ``feature``, ``n`` (runs), ``valid_queries`` and ``num_queries``
+  (per run) describe this run and are empty on the published rows; empty cells are values the
+  paper does not report ('-').
+* Table 1: ``table, dataset, method, model, data_source, protocol, feature, n, probe_paper,
   gallery_paper, probe, probe_std, gallery, gallery_std`` with raw CHI scores; ``method`` is the
-  paper's name (Baseline, Optimized), ``model`` the metrics record's (baseline, mgat).
+  paper's name (Baseline, Optimized) or ours (Control), ``model`` the metrics record's.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import pandas as pd
 
 from mgat.errors import ConfigError, DataError
 from mgat.io import write_text_atomic
+from mgat.render.markdown import escape, markdown_table
 from mgat.render.paper import (
     DATASET_LABELS,
     TABLE1,
@@ -48,6 +56,7 @@ from mgat.render.paper import (
     PaperRow,
 )
 from mgat.render.style import check_data_source, display_name
+from mgat.vocabulary import CONTROL, DIFFERENCES, STAGES
 
 __all__ = [
     "SOURCE_DELTA",
@@ -67,14 +76,20 @@ MINUS = "\u2212"  # the typographic minus sign, for differences
 SOURCE_DELTA = f"this run {MINUS} paper"
 
 _AP_NAMES = {"noninterpolated": "non-interpolated", "trapezoid": "trapezoidal"}
-#: Row-group labels and AP forms of the two protocols of MARS and Market1501.
+#: Row-group labels, AP forms and averaging of the two protocols of MARS and Market1501.
 PROTOCOL_LABELS = {
-    "kit": "dataset kit (its gallery, its AP)",
+    "kit": "dataset kit",
     "torchreid": "torchreid",
 }
 PROTOCOL_AP = {"kit": "trapezoid", "torchreid": "noninterpolated"}
+#: How the tables name the test features.
+FEATURE_LABELS = {"pooled": "pooled (before the BN)", "bn": "post-BN"}
 
-_OUR_MODELS = (("baseline", "Baseline"), ("mgat", "MGAT"), ("gat", "GAT (ablation)"))
+#: This run's rows in table order, and how the tables name them.
+_TABLE_NAMES = {"gat": "GAT (ablation)", CONTROL: "Control (stage 2, no graph)"}
+_OUR_MODELS = tuple((key, _TABLE_NAMES.get(key, display_name(key))) for key in STAGES)
+#: The metrics whose differences carry an interval.
+_CI_METRICS = ("top1", "mAP")
 _MISSING = "-"
 
 
@@ -145,7 +160,7 @@ def _n_splits(record: Mapping[str, Any]) -> int:
 
 def _source_phrase(data_source: str) -> str:
     if data_source == "synthetic":
-        return "SYNTHETIC data (demo) — not comparable to the paper"
+        return "SYNTHETIC data — not comparable to the paper"
     return "real data"
 
 
@@ -153,6 +168,11 @@ def _aggregate_phrase(n: int, repeated: bool = False) -> str:
     if n > 1 and repeated:
         return f"mean ± std over {n} runs (seeds) of the one split"
     return f"mean ± std over {n} splits" if n > 1 else "a single split, no std"
+
+
+def _feature_phrase(record: Mapping[str, Any]) -> str:
+    feature = record.get("feature")
+    return f"test feature {FEATURE_LABELS.get(feature, feature)}" if feature else ""
 
 
 def _context(record: Mapping[str, Any]) -> tuple[str, str, str, int]:
@@ -195,18 +215,102 @@ def _fmt(value: float, std: float, n: int, *, scale: float, digits: int) -> str:
     return text
 
 
+def _signed(value: float) -> str:
+    return f"{value:+.1f}".replace("-", MINUS)
+
+
 def _fmt_delta(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return _MISSING
-    text = f"{value:+.1f}"
-    return text.replace("-", MINUS)
+    return _signed(value)
 
 
-def _paper_cells(row: PaperRow) -> list[str]:
-    return [_MISSING if v is None else v for v in row.values]
+def _fmt_interval(ci: Mapping[str, Any]) -> str:
+    """``+1.2 [-0.5, +2.9]`` (with U+2212): a difference in points and its interval."""
+    return (
+        f"{_signed(100 * ci['estimate'])} [{_signed(100 * ci['low'])}, {_signed(100 * ci['high'])}]"
+    )
+
+
+def _chi_digits(std: float, n: int) -> int:
+    """Decimals for a CHI score: the paper's four for a single run, else as many as its std
+    supports (one significant digit of the std)."""
+    if n <= 1 or not (math.isfinite(std) and std > 0):
+        return 4
+    return min(4, max(0, -math.floor(math.log10(std))))
+
+
+def _paper_cells(row: PaperRow, extra: int) -> list[str]:
+    return [_MISSING if v is None else v for v in row.values] + [_MISSING] * extra
 
 
 # --- Tables 2-5 ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _View:
+    """One protocol under which this run's rows are shown."""
+
+    name: str | None  # "kit", "torchreid", or None: the record's configured protocol
+    source: str  # the rows' Source cell
+    models: Mapping[str, Any]  # model -> metric -> {mean, std, n}
+    protocol: str
+    ap: str
+    differences: Mapping[str, Any]  # "mgat-finetune" -> metric -> interval
+
+
+def _views(record: Mapping[str, Any], protocol: str, ap: str) -> list[_View]:
+    """The protocols this run is shown under: the kit's and torchreid's where the dataset has
+    a kit (MARS, Market1501; both from one extraction), else the configured one."""
+    protocols = record.get("protocols") or {}
+    differences = record.get("differences") or {}
+    if {"kit", "torchreid"} <= set(protocols):
+        return [
+            _View(
+                name=name,
+                source=f"{SOURCE_OURS}, {PROTOCOL_LABELS[name]}",
+                models=protocols[name],
+                protocol=name,
+                ap=PROTOCOL_AP[name],
+                differences=differences.get(name, {}),
+            )
+            for name in ("kit", "torchreid")
+        ]
+    return [
+        _View(
+            name=None,
+            source=SOURCE_OURS,
+            models=record["models"],
+            protocol=protocol,
+            ap=ap,
+            differences=differences.get("reported", {}),
+        )
+    ]
+
+
+def _queries_note(record: Mapping[str, Any], views: list[_View], n_runs: int) -> str:
+    """How many queries are behind each number and interval, per protocol shown."""
+    parts = []
+    for view in views:
+        valid = total = None
+        for model in view.models.values():
+            valid = (model.get("valid_queries") or {}).get("mean", valid)
+            total = (model.get("num_queries") or {}).get("mean", total)
+        if valid is None:
+            for model in record["models"].values():
+                valid = (model.get("valid_queries") or {}).get("mean", valid)
+        if valid is None:
+            continue
+        name = PROTOCOL_LABELS.get(view.name, "this run") if view.name else "this run"
+        counted = (
+            f"all {total:.0f} queries, {valid:.0f} of them with a true match"
+            if view.name == "kit" and total is not None
+            else f"{valid:.0f} valid queries (with a true match in another camera)"
+        )
+        parts.append(f"{name}: {counted} per run, {n_runs} run(s)")
+    if not parts:
+        return ""
+    return "Queries behind each number: " + "; ".join(parts) + "."
 
 
 def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
@@ -216,18 +320,38 @@ def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
     data_source, protocol, ap, n_splits = _context(record)
     present = [(key, name) for key, name in _OUR_MODELS if key in record["models"]]
     if not present:
-        raise DataError(f"metrics of {dataset} have none of the models baseline, mgat, gat")
-
-    title = (
-        f"Table {number}: {DATASET_LABELS[dataset]}, {_source_phrase(data_source)}; "
-        f"protocol {protocol}, AP {_AP_NAMES.get(ap, ap)}; "
-        f"{_aggregate_phrase(n_splits, bool(record.get('repeated_split')))}"
+        raise DataError(f"metrics of {dataset} have none of the models {', '.join(STAGES)}")
+    columns = list(paper.columns) + [c for c in _CI_METRICS if c not in paper.columns]
+    extra = len(columns) - len(paper.columns)
+    views = _views(record, protocol, ap)
+    repeated = bool(record.get("repeated_split"))
+    protocol_phrase = (
+        "the dataset kit's protocol and torchreid's"
+        if views[0].name is not None
+        else f"protocol {protocol}, AP {_AP_NAMES.get(ap, ap)}"
     )
-    headers = ["Method", "Source", *paper.headers]
+    title = ", ".join(
+        part
+        for part in (
+            f"Table {number}: {DATASET_LABELS[dataset]}",
+            _source_phrase(data_source),
+        )
+        if part
+    )
+    title += "; " + "; ".join(
+        part
+        for part in (
+            protocol_phrase,
+            _feature_phrase(record),
+            _aggregate_phrase(n_splits, repeated),
+        )
+        if part
+    )
+
     rows: list[list[str]] = []
     groups: list[int] = []
     records: list[dict[str, Any]] = []
-    ours_info = {"data_source": data_source, "protocol": protocol, "ap": ap, "n": n_splits}
+    ours_info = {"data_source": data_source, "feature": record.get("feature"), "n": n_splits}
 
     def add(method: str, source: str, cells: list[str], numbers: dict[str, Any]) -> None:
         rows.append([method, source, *cells])
@@ -238,96 +362,133 @@ def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
         return dict(zip(paper.columns, row.numbers, strict=True))
 
     for row in paper.compared:
-        add(row.label, SOURCE_REPORTED, _paper_cells(row), paper_numbers(row))
+        add(row.label, SOURCE_REPORTED, _paper_cells(row, extra), paper_numbers(row))
 
-    # Datasets with a kit of their own (MARS, Market1501) show it beside torchreid's, from one
-    # extraction; the differences to the paper are taken against the kit's ("strictly adopt
-    # the original evaluation protocol provided by the dataset").
-    protocols = record.get("protocols") or {}
-    if {"kit", "torchreid"} <= set(protocols):
-        views = [
-            (
-                f"{SOURCE_OURS}, {PROTOCOL_LABELS[name]}",
-                {"dataset": dataset, "models": protocols[name]},
-                name,
-            )
-            for name in ("kit", "torchreid")
-        ]
-        title = title.replace(
-            f"protocol {protocol}, AP {_AP_NAMES.get(ap, ap)}",
-            "the dataset kit's protocol and torchreid's",
-        )
-    else:
-        views = [(SOURCE_OURS, record, None)]
-    ours: dict[str, dict[str, float | None]] = {}
-    for source, view, view_protocol in views:
+    first_view: dict[str, dict[str, float | None]] = {}
+    for view in views:
         groups.append(len(rows))
+        info = {**ours_info, "protocol": view.protocol, "ap": view.ap}
         for key, name in present:
             cells: list[str] = []
-            numbers: dict[str, Any] = dict(ours_info)
-            if view_protocol is not None:
-                numbers["protocol"] = view_protocol
-                numbers["ap"] = PROTOCOL_AP[view_protocol]
+            numbers: dict[str, Any] = dict(info)
             mine: dict[str, float | None] = {}
-            for metric in paper.columns:
-                stat = _stat(view, key, metric, fraction=True)
+            for metric in columns:
+                stat = _stat(
+                    {"dataset": dataset, "models": view.models}, key, metric, fraction=True
+                )
+                mine[metric] = None
                 if stat is None:
                     cells.append(_MISSING)
-                    mine[metric] = None
                     continue
                 mean, std, n = stat
                 cells.append(_fmt(mean, std, n, scale=100, digits=1))
                 numbers[metric] = 100 * mean
                 numbers[f"{metric}_std"] = 100 * std
                 mine[metric] = 100 * mean
-            ours.setdefault(key, mine)  # the first view: the kit's where there is one
-            add(name, source, cells, numbers)
+            for count in ("valid_queries", "num_queries"):
+                entry = view.models.get(key, {}).get(count) or record["models"][key].get(count)
+                if isinstance(entry, Mapping):
+                    numbers[count] = entry.get("mean")
+            first_view.setdefault(key, mine)  # the first view: the kit's where there is one
+            add(name, view.source, cells, numbers)
+        for model, reference in DIFFERENCES:
+            pair = view.differences.get(f"{model}-{reference}")
+            if not pair:
+                continue
+            label = "control" if reference == CONTROL else display_name(reference).lower()
+            label = "GAT" if reference == "gat" else label
+            method = f"Δ {display_name(model)} {MINUS} {label} [95% CI]"
+            cells, numbers = [], dict(info)
+            for metric in columns:
+                ci = pair.get(metric)
+                if ci is None:
+                    cells.append(_MISSING)
+                    continue
+                cells.append(_fmt_interval(ci))
+                numbers[metric] = 100 * ci["estimate"]
+                numbers[f"{metric}_low"] = 100 * ci["low"]
+                numbers[f"{metric}_high"] = 100 * ci["high"]
+            add(method, view.source, cells, numbers)
 
     groups.append(len(rows))
     for row in (paper.baseline, paper.mgat):
-        add(row.label, SOURCE_PAPER, _paper_cells(row), paper_numbers(row))
+        add(row.label, SOURCE_PAPER, _paper_cells(row, extra), paper_numbers(row))
 
+    # Differences to the published numbers mean something on the real data only.
     pairs = (("baseline", paper.baseline), ("mgat", paper.mgat))
-    delta_rows = [(key, row) for key, row in pairs if key in ours]
+    delta_rows = [(key, row) for key, row in pairs if key in first_view and data_source == "real"]
     if delta_rows:
         groups.append(len(rows))
     for key, row in delta_rows:
-        deltas: dict[str, Any] = dict(ours_info)
+        deltas: dict[str, Any] = {**ours_info, "protocol": views[0].protocol, "ap": views[0].ap}
         for metric, published in zip(paper.columns, row.numbers, strict=True):
-            mine = ours[key][metric]
+            mine = first_view[key][metric]
             if mine is None or published is None or not math.isfinite(mine):
                 deltas[metric] = None
             else:
                 deltas[metric] = mine - published
-        method = f"Δ {display_name(key)} ({SOURCE_DELTA})"
-        add(method, SOURCE_DELTA, [_fmt_delta(deltas[m]) for m in paper.columns], deltas)
+        cells = [_fmt_delta(deltas[m]) for m in paper.columns] + [_MISSING] * extra
+        add(f"Δ {display_name(key)} ({SOURCE_DELTA})", SOURCE_DELTA, cells, deltas)
 
-    columns = ["table", "dataset", "method", "source", "data_source", "protocol", "ap", "n"]
-    for metric in paper.columns:
-        columns += [metric, f"{metric}_std"]
-    csv = pd.DataFrame.from_records(records).reindex(columns=columns)
+    csv_columns = ["table", "dataset", "method", "source", "data_source", "protocol", "ap"]
+    csv_columns += ["feature", "n", "valid_queries", "num_queries"]
+    for metric in columns:
+        csv_columns += [metric, f"{metric}_std", f"{metric}_low", f"{metric}_high"]
+    csv = pd.DataFrame.from_records(records).reindex(columns=csv_columns)
 
+    aggregate = _aggregate_phrase(n_splits, repeated)
     notes = [
         f"Accuracies in %. {SOURCE_REPORTED}: other methods as quoted by the paper; "
         f"{SOURCE_PAPER}: the paper's own results (average of a 10-fold cross validation); "
-        f"{SOURCE_OURS}: {_aggregate_phrase(n_splits, bool(record.get('repeated_split')))}; "
-        f"Δ rows: {SOURCE_DELTA}, in points.",
+        f"{SOURCE_OURS}: {aggregate}. Control: stage 2 exactly as MGAT's (batches, seed, "
+        "schedule, BatchNorm, loss reduction, epochs) without the graph (X' = X, no OF loss).",
+        f"Δ rows: differences in points, MGAT minus the named model on the same queries, with a "
+        f"paired bootstrap 95% confidence interval "
+        f"({'runs resampled, then queries within each' if n_splits > 1 else 'queries resampled'}"
+        "; 10,000 resamples). An interval that contains 0 does not resolve a difference.",
     ]
+    queries = _queries_note(record, views, n_splits)
+    if queries:
+        notes.append(queries)
+    if extra:
+        notes.append(
+            "mAP is this run's only: the paper's table does not report it for this dataset."
+        )
     if paper.footnote:
         notes.append(f"{paper.footnote} (note of the paper's Table {number}).")
     if data_source == "synthetic":
         notes.append(
             "This run used SYNTHETIC demo data: its numbers only show that the pipeline runs "
-            "and say nothing about the method."
+            "and say nothing about the method; no difference to the paper is computed."
         )
     if len(views) > 1:
         notes.append(
             "This run is shown under the dataset kit's protocol (its gallery, with the queries "
-            "for MARS, and its AP) and torchreid's, both from the same features; the Δ rows "
-            "compare the kit's with the paper, which says it adopts the dataset's protocol."
+            "for MARS; its AP; its stable sort, the lower gallery index first among equal "
+            "distances; the average over all queries, one without a true match counting 0) and "
+            "torchreid's, both from the same features"
+            + (
+                "; the Δ-to-paper rows compare the kit's with the paper, which says it adopts "
+                "the dataset's protocol."
+                if delta_rows
+                else "."
+            )
         )
     notes += _attention_notes(record)
-    return _Table(title=title, headers=headers, rows=rows, groups=groups, csv=csv, notes=notes)
+    return _Table(
+        title=title,
+        headers=["Method", "Source", *_headers(columns)],
+        rows=rows,
+        groups=groups,
+        csv=csv,
+        notes=notes,
+    )
+
+
+def _headers(columns: list[str]) -> list[str]:
+    from mgat.render.paper import METRIC_LABELS
+
+    return [METRIC_LABELS[c] for c in columns]
 
 
 # --- Table 1 ---------------------------------------------------------------------------------
@@ -351,9 +512,16 @@ def _chi_table(metrics: Mapping[str, Any]) -> _Table:
         phrase = _aggregate_phrase(context[3], bool(records_in[dataset].get("repeated_split")))
         by_phrase.setdefault(phrase, []).append(DATASET_LABELS[dataset])
     aggregates = [f"{phrase} ({', '.join(names)})" for phrase, names in by_phrase.items()]
+    features = sorted({str(r.get("feature")) for r in records_in.values() if r.get("feature")})
+    feature_phrase = (
+        f"; test feature {', '.join(FEATURE_LABELS.get(f, f) for f in features)}"
+        if features
+        else ""
+    )
     title = (
         "Table 1: CHI of Baseline and graph-optimised (MGAT) features on probe and gallery sets; "
-        f"{source_phrase}; protocol {', '.join(protocols)}; this run: {'; '.join(aggregates)}"
+        f"{source_phrase}; protocol {', '.join(protocols)}{feature_phrase}; "
+        f"this run: {'; '.join(aggregates)}"
     )
     headers = [
         "Dataset",
@@ -363,6 +531,7 @@ def _chi_table(metrics: Mapping[str, Any]) -> _Table:
         "gallery (paper)",
         "gallery (this run)",
     ]
+    methods = {**TABLE1_METHODS, "Control": CONTROL}
     rows: list[list[str]] = []
     groups: list[int] = []
     records: list[dict[str, Any]] = []
@@ -371,8 +540,10 @@ def _chi_table(metrics: Mapping[str, Any]) -> _Table:
         data_source, protocol, _, n_splits = contexts[dataset]
         if rows:
             groups.append(len(rows))
-        for method, model in TABLE1_METHODS.items():
-            probe_paper, gallery_paper = TABLE1[dataset][method]
+        for method, model in methods.items():
+            if model == CONTROL and model not in record["models"]:
+                continue
+            probe_paper, gallery_paper = TABLE1[dataset].get(method, (None, None))
             out: dict[str, Any] = {
                 "table": 1,
                 "dataset": dataset,
@@ -380,9 +551,10 @@ def _chi_table(metrics: Mapping[str, Any]) -> _Table:
                 "model": model,
                 "data_source": data_source,
                 "protocol": protocol,
+                "feature": record.get("feature"),
                 "n": n_splits,
-                "probe_paper": float(probe_paper),
-                "gallery_paper": float(gallery_paper),
+                "probe_paper": None if probe_paper is None else float(probe_paper),
+                "gallery_paper": None if gallery_paper is None else float(gallery_paper),
             }
             cells = []
             for metric, short in (("chi_probe", "probe"), ("chi_gallery", "gallery")):
@@ -391,23 +563,33 @@ def _chi_table(metrics: Mapping[str, Any]) -> _Table:
                     cells.append(_MISSING)
                     continue
                 mean, std, n = stat
-                cells.append(_fmt(mean, std, n, scale=1, digits=4))
+                cells.append(_fmt(mean, std, n, scale=1, digits=_chi_digits(std, n)))
                 out[short] = mean
                 out[f"{short}_std"] = std
-            name = f"{method} (MGAT)" if model == "mgat" else method
+            name = {"mgat": f"{method} (MGAT)", CONTROL: "Control (stage 2, no graph)"}.get(
+                model, method
+            )
             rows.append(
-                [DATASET_LABELS[dataset], name, probe_paper, cells[0], gallery_paper, cells[1]]
+                [
+                    DATASET_LABELS[dataset],
+                    name,
+                    probe_paper or _MISSING,
+                    cells[0],
+                    gallery_paper or _MISSING,
+                    cells[1],
+                ]
             )
             records.append(out)
 
-    columns = ["table", "dataset", "method", "model", "data_source", "protocol", "n"]
+    columns = ["table", "dataset", "method", "model", "data_source", "protocol", "feature", "n"]
     columns += ["probe_paper", "gallery_paper", "probe", "probe_std", "gallery", "gallery_std"]
     csv = pd.DataFrame.from_records(records).reindex(columns=columns)
     notes = [
         "Calinski-Harabasz index (higher: better separated identities), raw score. "
-        "paper: Bao et al., CVPRW 2019, Table 1; this run: mean ± std over splits. "
-        "CHI depends on the feature dimension and the set sizes, so only the Baseline-vs-MGAT "
-        "change within one column is comparable with the paper.",
+        "paper: Bao et al., CVPRW 2019, Table 1; this run: mean ± std over splits, to the "
+        "decimals its std supports. CHI depends on the feature dimension and the set sizes, so "
+        "only the Baseline-vs-MGAT change within one column is comparable with the paper; the "
+        "Control row (stage 2 without the graph) tells that change from stage 2's own.",
     ]
     for dataset in datasets:
         data_source, protocol, _, n_splits = contexts[dataset]
@@ -423,19 +605,12 @@ def _chi_table(metrics: Mapping[str, Any]) -> _Table:
 # --- writers ---------------------------------------------------------------------------------
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
-
-
 def _markdown(table: _Table) -> str:
-    align = ["---" if i < table.numeric_from else "---:" for i in range(len(table.headers))]
-    lines = [f"## {table.title}", ""]
-    lines.append("| " + " | ".join(_md_cell(h) for h in table.headers) + " |")
-    lines.append("| " + " | ".join(align) + " |")
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
+    lines = [f"## {escape(table.title)}", ""]
+    lines += markdown_table(table.headers, table.rows, numeric_from=table.numeric_from)
     lines.append("")
     for note in table.notes:
-        lines += [_md_cell(note), ""]
+        lines += [escape(note), ""]
     return "\n".join(lines)
 
 
