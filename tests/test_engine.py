@@ -21,11 +21,12 @@ from mgat.data.splits import write_splits
 from mgat.data.synthetic import synthesize
 from mgat.data.transforms import train_transform
 from mgat.engine import StageSettings, TrainingError, train_loop, train_stage
-from mgat.engine.diagnostics import ATTENTION_COLUMNS, MOVEMENT_COLUMNS
+from mgat.engine.diagnostics import ATTENTION_COLUMNS
 from mgat.engine.loop import TIMING_COLUMNS
 from mgat.engine.stages import build_optimizer
 from mgat.models import ReidNet
 from mgat.models.saved import load_reid_model, load_saved_model
+from mgat.vocabulary import MOVEMENT_COLUMNS
 
 TINY = {
     "backbone": "resnet18",

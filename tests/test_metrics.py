@@ -104,9 +104,7 @@ def reference_kit(
     first = np.zeros(num_q, dtype=np.int64)
     for q in range(num_q):
         row = distmat[q].astype(np.float32)
-        index = np.argsort(row.astype(np.float64), kind="stable")
-        if ties == "torchreid":
-            index = np.argsort(row)
+        index = np.argsort(row) if ties == "torchreid" else np.argsort(row, kind="stable")
         same_pid = g_pids == q_pids[q]
         good = set(np.flatnonzero(same_pid & (g_camids != q_camids[q])).tolist())
         junk = set(np.flatnonzero(same_pid & (g_camids == q_camids[q])).tolist())

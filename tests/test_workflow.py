@@ -232,6 +232,16 @@ def test_one_figure_builds_only_what_it_needs(tmp_path: Path) -> None:
     assert "render_table" not in counts and "render_fig4" not in counts
 
 
+def planned_sweep(results: Path, configfile: Path) -> str:
+    """The listing of a dry run of the paper config's sweeps, ``configfile`` merged over it."""
+    listed = snakemake(
+        REPO, "all_sweeps", "-n", "--configfile", str(REPO / "config" / "config.yaml"),
+        str(configfile), "--config", f"results={results}",
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    return listed.stdout
+
+
 def test_sweep_is_a_parameter_space(tmp_path: Path) -> None:
     """The grid's product (or the explicit settings) per stage and sweep split, each trained
     from the dataset's own baseline; the paper config alone sweeps nothing."""
@@ -256,13 +266,9 @@ def test_sweep_is_a_parameter_space(tmp_path: Path) -> None:
     counts = dry_run_counts("all_sweeps", tmp_path / "r", modes)
     # 4 MGAT settings, and the control of the 3 that train.graph does not train: one split.
     assert counts["train_sweep"] == 4 + 3 and counts["train_finetune"] == 1
-    listed = snakemake(
-        REPO, "all_sweeps", "-n", "--configfile", str(REPO / "config" / "config.yaml"),
-        str(modes), "--config", f"results={tmp_path}/r",
-    )  # fmt: skip
     assert (
         "sweeps/ilidsvid/split0/finetune/gamma~250.0/features~pooled/of_loss~mse/of_weight~1.0/"
-        "M~8/K~16/bn~frozen/loss_reduction~sum/" in listed.stdout
+        "M~8/K~16/bn~frozen/loss_reduction~sum/" in planned_sweep(tmp_path / "r", modes)
     )
     no_control = tmp_path / "no_control.yaml"
     no_control.write_text(modes.read_text() + "train: {graph: {control: false}}\n")
@@ -275,13 +281,9 @@ def test_sweep_is_a_parameter_space(tmp_path: Path) -> None:
     )
     # Two settings, and the control of the one with other batches (M 4 x K 8).
     assert dry_run_counts("all_sweeps", tmp_path / "r", subset)["train_sweep"] == 2 + 1
-    listed = snakemake(
-        REPO, "all_sweeps", "-n", "--configfile", str(REPO / "config" / "config.yaml"),
-        str(subset), "--config", f"results={tmp_path}/r",
-    )  # fmt: skip
     assert (
         "sweeps/mars/split0/mgat/gamma~10.0/features~bn/of_loss~mse/of_weight~1.0/M~4/K~8/"
-        "bn~train/loss_reduction~mean/" in listed.stdout
+        "bn~train/loss_reduction~mean/" in planned_sweep(tmp_path / "r", subset)
     )
 
 

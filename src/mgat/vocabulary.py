@@ -31,3 +31,19 @@ TEST_FEATURES = ("pooled", "bn")
 
 #: The model pairs whose differences carry a confidence interval: (model, reference).
 DIFFERENCES = (("mgat", CONTROL), ("mgat", BASELINE), ("mgat", "gat"))
+
+#: The parameters a sweep varies, in the order of its folders (M and K: persons x images).
+SWEEP_PARAMETERS = ("gamma", "features", "of_loss", "of_weight", "M", "K", "bn", "loss_reduction")
+#: Those the control reads (it has no graph and no OF loss): one control serves every sweep
+#: setting that shares them.
+CONTROL_PARAMETERS = ("M", "K", "bn", "loss_reduction")
+
+#: How far a stage moved the network, per epoch in ``train_log.csv`` (mgat.engine.diagnostics).
+MOVEMENT_COLUMNS = (
+    "move_trunk",  # ||W - W0|| / ||W0|| over the trunk's trainable weights
+    "move_head",  # the same over the head (BN weight, classifier)
+    "bn_mean_shift_trunk",  # RMS over BN channels of |mu - mu0| / sigma0, the trunk's BN layers
+    "bn_std_change_trunk",  # RMS over BN channels of |sigma / sigma0 - 1|
+    "bn_mean_shift_head",  # the same for the head's BN
+    "bn_std_change_head",
+)

@@ -118,7 +118,6 @@ STAGES = tuple(
     for stage in VOCABULARY.STAGES
     if stage != VOCABULARY.CONTROL or TRAIN["graph"]["control"]
 )
-GRAPH_STAGES = [stage for stage in STAGES if stage in VOCABULARY.GRAPH_STAGES]
 RESOURCES = config["resources"]
 
 
@@ -225,9 +224,14 @@ def graph_settings(wildcards):
 CONTROL_IGNORES = ("gamma", "features", "of_loss", "of_weight", "of_detach_target")
 
 
+def _for_control(settings):
+    """Stage-2 settings without what only the graph reads."""
+    return {k: v for k, v in settings.items() if k not in CONTROL_IGNORES}
+
+
 def control_settings(wildcards):
     """StageSettings of the control: stage 2's, without what only the graph reads."""
-    return {k: v for k, v in graph_settings(wildcards).items() if k not in CONTROL_IGNORES}
+    return _for_control(graph_settings(wildcards))
 
 
 def stage_of(wildcards, output):
@@ -286,18 +290,11 @@ def table_provenance(wildcards):
 SWEEP = config["sweep"]
 # Swept keys -> the StageSettings fields they set (M and K are the paper's names).
 SWEEP_FIELDS = {
-    "gamma": "gamma",
-    "features": "features",
-    "of_loss": "of_loss",
-    "of_weight": "of_weight",
-    "M": "persons_per_batch",
-    "K": "images_per_person",
-    "bn": "bn",
-    "loss_reduction": "loss_reduction",
+    key: {"M": "persons_per_batch", "K": "images_per_person"}.get(key, key)
+    for key in VOCABULARY.SWEEP_PARAMETERS
 }
-# What the control (X' = X, no OF loss) depends on: the others leave it unchanged, so one
-# control serves every setting that shares these.
-CONTROL_FIELDS = ("M", "K", "bn", "loss_reduction")
+# The numeric parameters' types, so a path's value reads back as the value that made it.
+SWEEP_TYPES = {"gamma": float, "of_weight": float, "M": int, "K": int}
 
 
 def _graph_defaults():
@@ -314,9 +311,7 @@ def _sweep_settings():
     else:
         grid = {key: SWEEP["grid"].get(key, [value]) for key, value in defaults.items()}
         rows = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
-    table = pd.DataFrame(rows, columns=list(SWEEP_FIELDS)).drop_duplicates()
-    # One type per column, so a path's value reads back as the value that made it.
-    return table.astype({"gamma": float, "of_weight": float, "M": int, "K": int})
+    return pd.DataFrame(rows, columns=list(SWEEP_FIELDS)).drop_duplicates().astype(SWEEP_TYPES)
 
 
 SWEEP_SPACE = Paramspace(_sweep_settings(), single_wildcard="setting")
@@ -349,9 +344,7 @@ def sweep_setting(wildcards):
 
 def sweep_train_settings(wildcards):
     settings = _sorted({**graph_settings(wildcards), **sweep_setting(wildcards)})
-    if wildcards.stage == VOCABULARY.CONTROL:
-        return {k: v for k, v in settings.items() if k not in CONTROL_IGNORES}
-    return settings
+    return _for_control(settings) if wildcards.stage == VOCABULARY.CONTROL else settings
 
 
 def _sweep_rows():
@@ -364,18 +357,13 @@ def sweep_control_path(dataset, split, row):
     the sweep's own, stored under the train.graph values of the parameters the control does not
     read."""
     defaults = _graph_defaults()
-    if all(row[key] == defaults[key] for key in CONTROL_FIELDS):
+    read = VOCABULARY.CONTROL_PARAMETERS
+    if all(row[key] == defaults[key] for key in read):
         return f"{RESULTS}/{dataset}/split{split}/{VOCABULARY.CONTROL}/eval.json"
-    canonical = {**row, **{k: v for k, v in defaults.items() if k not in CONTROL_FIELDS}}
-    setting = Path(*(f"{key}~{_typed(key, canonical[key])}" for key in SWEEP_SPACE.dataframe.columns))
+    canonical = {**row, **{k: v for k, v in defaults.items() if k not in read}}
+    typed = {k: SWEEP_TYPES.get(k, str)(v) for k, v in canonical.items()}
+    setting = Path(*(f"{key}~{typed[key]}" for key in SWEEP_SPACE.dataframe.columns))
     return f"{RESULTS}/sweeps/{dataset}/split{split}/{VOCABULARY.CONTROL}/{setting}/eval.json"
-
-
-def _typed(key, value):
-    """A value as the parameter space's column types write it in a path."""
-    if key in ("gamma", "of_weight"):
-        return float(value)
-    return int(value) if key in ("M", "K") else value
 
 
 def sweep_runs(wildcards):

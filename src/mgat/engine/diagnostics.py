@@ -72,23 +72,9 @@ def gradient_norm(loss: Tensor, at: Tensor) -> Tensor:
     return grad.detach().float().norm()
 
 
-#: Per-epoch movement columns of ``train_log.csv`` (:class:`Movement`).
-MOVEMENT_COLUMNS = (
-    "move_trunk",  # ||W - W0|| / ||W0|| over the trunk's trainable weights
-    "move_head",  # the same over the head (BN weight, classifier)
-    "bn_mean_shift_trunk",  # RMS over BN channels of |mu - mu0| / sigma0, the trunk's BN layers
-    "bn_std_change_trunk",  # RMS over BN channels of |sigma / sigma0 - 1|
-    "bn_mean_shift_head",  # the same for the head's BN
-    "bn_std_change_head",
-)
-
-
-def _batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
-    return [
-        m
-        for m in module.modules()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_var is not None
-    ]
+def batch_norm_layers(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """Every BatchNorm layer of ``module``, of any dimension."""
+    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
 
 def _flat(tensors: list[Tensor]) -> Tensor:
@@ -98,7 +84,8 @@ def _flat(tensors: list[Tensor]) -> Tensor:
 
 
 class Movement:
-    """How far a stage has moved a ReID network from where the stage started.
+    """How far a stage has moved a ReID network from where the stage started: the columns
+    ``mgat.vocabulary.MOVEMENT_COLUMNS``.
 
     Weights: ``||W - W0|| / ||W0||`` over the trainable parameters of the trunk and of the head
     apart. BatchNorm running statistics (which training mode re-estimates whatever the learning
@@ -118,7 +105,7 @@ class Movement:
 
     @staticmethod
     def _bn_stats(part: nn.Module) -> tuple[Tensor, Tensor]:
-        norms = _batch_norms(part)
+        norms = [m for m in batch_norm_layers(part) if m.running_var is not None]
         return _flat([m.running_mean for m in norms]), _flat([m.running_var for m in norms])
 
     def measure(self) -> dict[str, float]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mgat.engine.diagnostics import attention_statistics, gradient_norm
+from mgat.engine.diagnostics import attention_statistics, batch_norm_layers, gradient_norm
 from mgat.errors import ConfigError
 from mgat.losses import OptimizationFeedbackLoss, identity_loss
 from mgat.models import MaskedGraphAttention
@@ -78,9 +78,8 @@ class GraphStep:
         """Training mode, with every BatchNorm layer in eval mode when ``bn="frozen"``."""
         model.train()
         if self.bn == "frozen":
-            for module in model.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                    module.eval()
+            for layer in batch_norm_layers(model):
+                layer.eval()
 
     def __call__(
         self, model: nn.Module, images: torch.Tensor, pids: torch.Tensor

@@ -20,31 +20,24 @@ from mgat.io import ensure_writable, read_json, write_json_atomic, write_text_at
 from mgat.metrics.bootstrap import paired_difference_ci
 from mgat.metrics.rank import rank_metrics, squared_euclidean
 from mgat.provenance import file_digest, write_provenance
-from mgat.vocabulary import DIFFERENCES, STAGES, TEST_FEATURES
+from mgat.vocabulary import DIFFERENCES, MOVEMENT_COLUMNS, STAGES, TEST_FEATURES
 
 #: The CMC ranks the paper's tables report.
 REPORTED_RANKS = (1, 5, 10, 20)
-#: Metrics averaged over splits (fractions, except the CHI scores).
-SCALARS = ("top1", "top5", "top10", "top20", "mAP", "chi_probe", "chi_gallery", "valid_queries")
-#: What each run's training recorded, averaged like the metrics: stage 2's attention at its
-#: start (``attention_identity`` is 1 where it was numerically the identity, X' = X; the mean
-#: row sum of the attention applied) and how far the stage moved the network by its end
-#: (mgat.engine.diagnostics).
-TRAINING_SCALARS = (
-    "alpha_self_start",
-    "rel_change_start",
-    "row_sum_start",
-    "attention_identity",
-    "move_trunk",
-    "move_head",
-    "bn_mean_shift_trunk",
-    "bn_std_change_trunk",
-    "bn_mean_shift_head",
-    "bn_std_change_head",
-)
+#: Stage 2's attention at its start, as each run's training recorded it (mgat.engine.
+#: diagnostics; ``attention_identity`` is 1 where it was numerically the identity, X' = X; the
+#: mean row sum of the attention applied), None for the baseline and the control.
+ATTENTION_START = ("alpha_self_start", "rel_change_start", "row_sum_start", "attention_identity")
+#: What each run's training recorded, averaged like the metrics: the attention at the start of
+#: stage 2 and how far the stage moved the network by its end.
+TRAINING_SCALARS = (*ATTENTION_START, *MOVEMENT_COLUMNS)
 MODELS = STAGES
-#: The metrics each of those protocols reports.
+#: The metrics each protocol reports (MARS and Market1501 report two, the kit's and torchreid's).
 PROTOCOL_SCALARS = ("top1", "top5", "top10", "top20", "mAP")
+#: The metrics recorded for each test feature.
+FEATURE_SCALARS = (*PROTOCOL_SCALARS, "chi_probe", "chi_gallery")
+#: Metrics averaged over splits (fractions, except the CHI scores).
+SCALARS = (*FEATURE_SCALARS, "valid_queries")
 #: The metrics whose differences between models carry a confidence interval.
 DIFFERENCE_METRICS = ("top1", "mAP")
 #: Seed and size of the bootstrap behind every interval, so a rerun gives the same interval.
@@ -235,13 +228,14 @@ def training_record(diagnostics: dict[str, Any] | None) -> dict[str, Any]:
     }
     if values["attention_identity"] is not None:
         values["attention_identity"] = float(values["attention_identity"])
-    for key in TRAINING_SCALARS[4:]:
+    for key in MOVEMENT_COLUMNS:
         values[key] = history[-1].get(key)
     return values
 
 
-def _mean_std(values: Sequence[float | None]) -> dict[str, float]:
-    """Mean and sample standard deviation (0 for a single split) of unrounded values."""
+def mean_std(values: Sequence[float | None]) -> dict[str, float]:
+    """Mean and sample standard deviation (0 for a single split) of unrounded values, and how
+    many there were (None values left out)."""
     array = np.asarray([v for v in values if v is not None], dtype=np.float64)
     if array.size == 0:
         return {"mean": math.nan, "std": math.nan, "n": 0}
@@ -310,7 +304,7 @@ def aggregate_splits(
         mine = sorted((r for r in records if r["model"] == model), key=lambda r: r["split"])
         by_model[model] = mine
         summary["models"][model] = {
-            key: _mean_std([r.get(key) for r in mine]) for key in SCALARS + TRAINING_SCALARS
+            key: mean_std([r.get(key) for r in mine]) for key in SCALARS + TRAINING_SCALARS
         }
         add_rows(model, "", summary["models"][model])
         curves = np.asarray([r["cmc"] for r in mine], dtype=np.float64)
@@ -319,13 +313,13 @@ def aggregate_splits(
         kinds = sorted({k for r in mine for k in r.get("features", {})}, key=TEST_FEATURES.index)
         for kind in kinds:
             given = [r["features"][kind] for r in mine if kind in r.get("features", {})]
-            entry = {key: _mean_std([g.get(key) for g in given]) for key in SCALARS[:-1]}
+            entry = {key: mean_std([g.get(key) for g in given]) for key in FEATURE_SCALARS}
             summary["features"].setdefault(kind, {})[model] = entry
             add_rows(model, f"feature:{kind}:", entry)
         for name in sorted({p for r in mine for p in r.get("protocols", {})}):
             given = [r["protocols"][name] for r in mine if name in r.get("protocols", {})]
             keys = (*PROTOCOL_SCALARS, "valid_queries", "num_queries")
-            entry = {key: _mean_std([g.get(key) for g in given]) for key in keys}
+            entry = {key: mean_std([g.get(key) for g in given]) for key in keys}
             summary.setdefault("protocols", {}).setdefault(name, {})[model] = entry
             add_rows(model, f"{name}:", {k: entry[k] for k in PROTOCOL_SCALARS})
     summary["differences"] = differences(by_model)
@@ -379,55 +373,68 @@ def _per_query(record: dict[str, Any], view: str, metric: str) -> tuple[np.ndarr
 
 def differences(by_model: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Paired differences (``mgat.vocabulary.DIFFERENCES``) in top-1 and mAP, per view, with
-    their 95% bootstrap intervals: queries are resampled (and, over several splits or seeded
-    runs, the runs first), the same queries for both models of a pair.
+    their 95% bootstrap intervals (:func:`paired_differences`); pairs whose models are not both
+    present are left out.
 
     Returns ``{view: {"mgat-finetune": {"top1": {estimate, low, high, ...}, ...}}}`` in
-    fractions; pairs whose models are not both present are left out.
+    fractions.
     """
     out: dict[str, Any] = {}
     for model, reference in DIFFERENCES:
-        if model not in by_model or reference not in by_model:
-            continue
-        mine, theirs = by_model[model], by_model[reference]
-        if [r["split"] for r in mine] != [r["split"] for r in theirs]:
+        if model in by_model and reference in by_model:
+            pair = paired_differences(by_model[model], by_model[reference], model, reference)
+            for view, metrics in pair.items():
+                out.setdefault(view, {})[f"{model}-{reference}"] = metrics
+    return out
+
+
+def paired_differences(
+    mine: list[dict[str, Any]], theirs: list[dict[str, Any]], model: str, reference: str
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """``model`` minus ``reference`` in top-1 and mAP, per view, from their evaluations of the
+    same runs (sorted by run), with a 95% bootstrap interval: queries are resampled (and, over
+    several splits or seeded runs, the runs first), the same queries for both models.
+
+    Returns ``{view: {"top1": {estimate, low, high, ...}, "mAP": {...}}}`` in fractions.
+    """
+    if [r["split"] for r in mine] != [r["split"] for r in theirs]:
+        raise DataError(
+            f"{model} and {reference} were evaluated on different runs "
+            f"({[r['split'] for r in mine]} vs {[r['split'] for r in theirs]}); "
+            "rerun the missing evaluations"
+        )
+    for a, b in zip(mine, theirs, strict=True):
+        if a.get("queries_sha256") != b.get("queries_sha256") or "per_query" not in a:
             raise DataError(
-                f"{model} and {reference} were evaluated on different runs "
-                f"({[r['split'] for r in mine]} vs {[r['split'] for r in theirs]}); "
-                "rerun the missing evaluations"
+                f"{model} and {reference} of run {a['split']} were not evaluated on the same "
+                "queries (or by an older mgat); rerun their evaluations (rule evaluate)"
             )
-        for a, b in zip(mine, theirs, strict=True):
-            if a.get("queries_sha256") != b.get("queries_sha256") or "per_query" not in a:
-                raise DataError(
-                    f"{model} and {reference} of run {a['split']} were not evaluated on the same "
-                    "queries (or by an older mgat); rerun their evaluations (rule evaluate)"
-                )
-        for view in mine[0]["per_query"]:
-            for metric in DIFFERENCE_METRICS:
-                values_a, values_b = [], []
-                for a, b in zip(mine, theirs, strict=True):
-                    va, counted = _per_query(a, view, metric)
-                    vb, counted_b = _per_query(b, view, metric)
-                    if not np.array_equal(counted, counted_b):
-                        raise DataError(
-                            f"{model} and {reference} of run {a['split']} count different "
-                            "queries; rerun their evaluations (rule evaluate)"
-                        )
-                    values_a.append(va[counted])
-                    values_b.append(vb[counted])
-                ci = paired_difference_ci(
-                    values_a, values_b, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
-                )
-                pair = out.setdefault(view, {}).setdefault(f"{model}-{reference}", {})
-                pair[metric] = {
-                    "estimate": ci.estimate,
-                    "low": ci.low,
-                    "high": ci.high,
-                    "confidence": ci.confidence,
-                    "runs": ci.runs,
-                    "queries": ci.queries,
-                    "resamples": ci.resamples,
-                    "seed": BOOTSTRAP_SEED,
-                    "method": ci.method,
-                }
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for view in mine[0]["per_query"]:
+        for metric in DIFFERENCE_METRICS:
+            values_a, values_b = [], []
+            for a, b in zip(mine, theirs, strict=True):
+                va, counted = _per_query(a, view, metric)
+                vb, counted_b = _per_query(b, view, metric)
+                if not np.array_equal(counted, counted_b):
+                    raise DataError(
+                        f"{model} and {reference} of run {a['split']} count different "
+                        "queries; rerun their evaluations (rule evaluate)"
+                    )
+                values_a.append(va[counted])
+                values_b.append(vb[counted])
+            ci = paired_difference_ci(
+                values_a, values_b, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED
+            )
+            out.setdefault(view, {})[metric] = {
+                "estimate": ci.estimate,
+                "low": ci.low,
+                "high": ci.high,
+                "confidence": ci.confidence,
+                "runs": ci.runs,
+                "queries": ci.queries,
+                "resamples": ci.resamples,
+                "seed": BOOTSTRAP_SEED,
+                "method": ci.method,
+            }
     return out

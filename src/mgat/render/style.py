@@ -22,6 +22,7 @@ __all__ = [
     "DPI",
     "MODEL_ORDER",
     "PALETTE",
+    "REFERENCE_NAMES",
     "check_data_source",
     "display_name",
     "figure_style",
@@ -40,6 +41,8 @@ DISPLAY_NAMES: dict[str, str] = {
     "mgat": "MGAT",
     "gat": "GAT",
 }
+#: How a sentence names a model as the reference of a difference ("MGAT minus the control").
+REFERENCE_NAMES: dict[str, str] = {"baseline": "baseline", "finetune": "control", "gat": "GAT"}
 #: Order in legends and tables: the reference first, then the control, the method last.
 MODEL_ORDER: tuple[str, ...] = ("baseline", "finetune", "gat", "mgat")
 

@@ -23,23 +23,27 @@ from matplotlib.figure import Figure
 
 from mgat.errors import DataError
 from mgat.io import read_json, write_text_atomic
-from mgat.metrics.evaluation import REPORTED, differences
+from mgat.metrics.evaluation import REPORTED, mean_std, paired_differences
 from mgat.render.figures import save_figure
 from mgat.render.markdown import escape, markdown_table
 from mgat.render.paper import DATASET_LABELS
 from mgat.render.style import (
+    REFERENCE_NAMES,
     check_data_source,
     display_name,
     figure_style,
     label_data_source,
     model_style,
 )
-from mgat.vocabulary import BASELINE, CONTROL, STAGES
+from mgat.render.tables import MINUS, format_interval
+from mgat.vocabulary import (
+    BASELINE,
+    CONTROL,
+    CONTROL_PARAMETERS,
+    STAGES,
+    SWEEP_PARAMETERS,
+)
 
-#: The swept settings, in the order of the parameter space's folders.
-SWEEP_PARAMETERS = ("gamma", "features", "of_loss", "of_weight", "M", "K", "bn", "loss_reduction")
-#: What the control depends on (it has no graph and no OF loss).
-CONTROL_PARAMETERS = ("M", "K", "bn", "loss_reduction")
 #: Metrics of the sweep table (fractions, shown in %).
 SWEEP_METRICS = ("top1", "top5", "mAP")
 #: Training diagnostics shown beside the metrics: the attention at the start of stage 2 and
@@ -60,7 +64,6 @@ _DIAGNOSTIC_HEADERS = {
 }
 #: The differences each setting carries: (reference stage, column prefix).
 SWEEP_DIFFERENCES = ((CONTROL, "control"), (BASELINE, "baseline"), ("gat", "gat"))
-_MINUS = "\u2212"
 
 
 def _read(path: str | Path) -> dict[str, Any]:
@@ -82,13 +85,6 @@ def _metric(record: Mapping[str, Any], view: str, metric: str) -> float | None:
     return (record.get("protocols") or {}).get(view, {}).get(metric)
 
 
-def _mean_std(values: Sequence[float | None]) -> tuple[float, float]:
-    array = np.asarray([v for v in values if v is not None], dtype=np.float64)
-    if array.size == 0:
-        return math.nan, math.nan
-    return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
-
-
 def _summary_row(
     stage: str, setting: Mapping[str, Any], records: list[dict[str, Any]], view: str
 ) -> dict[str, Any]:
@@ -98,11 +94,11 @@ def _summary_row(
     row: dict[str, Any] = {"stage": stage, **setting, "dataset": datasets.pop()}
     row["splits"] = len(records)
     for metric in SWEEP_METRICS:
-        mean, std = _mean_std([_metric(r, view, metric) for r in records])
-        row[metric], row[f"{metric}_std"] = mean, std
+        stats = mean_std([_metric(r, view, metric) for r in records])
+        row[metric], row[f"{metric}_std"] = stats["mean"], stats["std"]
     for key in SWEEP_DIAGNOSTICS:
-        mean, std = _mean_std([r.get(key) for r in records])
-        row[key], row[f"{key}_std"] = mean, std
+        stats = mean_std([r.get(key) for r in records])
+        row[key], row[f"{key}_std"] = stats["mean"], stats["std"]
     return row
 
 
@@ -126,7 +122,7 @@ def summarize_sweep(
     if not runs:
         raise DataError("the sweep has no runs to summarize")
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    controls: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
+    controls: dict[tuple[Any, ...], list[str]] = {}  # control parameters -> evaluations
     settings: dict[tuple[Any, ...], dict[str, Any]] = {}
     for run in runs:
         setting = run["setting"]
@@ -138,10 +134,11 @@ def summarize_sweep(
         groups.setdefault((run["stage"], *values), []).append(_read(run["evaluation"]))
         if run.get("control"):
             key = tuple(setting[p] for p in CONTROL_PARAMETERS)
-            controls.setdefault(key, {}).setdefault(run["control"], {})
+            controls.setdefault(key, []).append(run["control"])
     base_records = _by_split([_read(path) for path in baseline])
-    control_records = {
-        key: _by_split([_read(path) for path in paths]) for key, paths in controls.items()
+    control_records = {  # each control read once, though every stage's runs name it
+        key: _by_split([_read(path) for path in dict.fromkeys(paths)])
+        for key, paths in controls.items()
     }
     some = next(iter(groups.values()))[0]
     view = primary_view(some)
@@ -170,8 +167,8 @@ def summarize_sweep(
             mine = references.get(reference)
             if not mine:
                 continue
-            found = differences({"mgat": records, reference: mine}).get(view, {})
-            for metric, ci in found.get(f"mgat-{reference}", {}).items():
+            found = paired_differences(records, mine, stage, reference).get(view, {})
+            for metric, ci in found.items():
                 row[f"d_{metric}_{prefix}"] = ci["estimate"]
                 row[f"d_{metric}_{prefix}_low"] = ci["low"]
                 row[f"d_{metric}_{prefix}_high"] = ci["high"]
@@ -210,16 +207,13 @@ def _stat(value: Any, std: Any, *, scale: float, digits: int) -> str:
     return text
 
 
-def _signed(value: float) -> str:
-    """Points with two decimals: a method check resolves differences below a tenth of one."""
-    return f"{100 * value:+.2f}".replace("-", _MINUS)
-
-
 def _interval(row: Mapping[str, Any], metric: str, prefix: str) -> str:
+    """A difference and its interval in points, with two decimals: a method check resolves
+    differences below a tenth of a point."""
     key = f"d_{metric}_{prefix}"
     if _missing(row.get(key)):
         return "-"
-    return f"{_signed(row[key])} [{_signed(row[key + '_low'])}, {_signed(row[key + '_high'])}]"
+    return format_interval(*(100 * row[key + end] for end in ("", "_low", "_high")), digits=2)
 
 
 def _resolved(row: Mapping[str, Any], metric: str, prefix: str) -> int | None:
@@ -321,19 +315,18 @@ def sweep_markdown(table: pd.DataFrame, *, data_source: str) -> str:
     if runs:
         headers = ["Stage", *varying]
         present = [
-            (prefix, metric)
-            for _reference, prefix in SWEEP_DIFFERENCES
+            (reference, prefix, metric)
+            for reference, prefix in SWEEP_DIFFERENCES
             for metric in ("top1", "mAP")
             if any(not _missing(r.get(f"d_{metric}_{prefix}")) for r in runs)
         ]
         metric_names = {"top1": "top-1", "mAP": "mAP"}
-        reference_names = {"control": "control", "baseline": "baseline", "gat": "GAT"}
-        headers += [f"Δ {metric_names[m]} vs {reference_names[p]}" for p, m in present]
+        headers += [f"Δ {metric_names[m]} vs {REFERENCE_NAMES[r]}" for r, _p, m in present]
         headers.append("verdict")
         rows = []
         for row in runs:
             cells = [display_name(row["stage"]), *(_parameter(row[p]) for p in varying)]
-            cells += [_interval(row, m, p) for p, m in present]
+            cells += [_interval(row, m, p) for _r, p, m in present]
             cells.append(verdict(row))
             rows.append(cells)
         lines += [
@@ -435,7 +428,7 @@ def _plot_differences(ax: Any, table: pd.DataFrame, metric: str, others: list[st
         high = 100 * group[f"d_{metric}_control_high"].to_numpy(dtype=float)
         ax.errorbar(
             _x_positions(order, index, len(stages), log=False), y, yerr=[y - low, high - y],
-            capsize=4, elinewidth=1.4, label=f"{display_name(stage)} {_MINUS} control",
+            capsize=4, elinewidth=1.4, label=f"{display_name(stage)} {MINUS} control",
             **{**model_style(stage), "linestyle": "none"},
         )  # fmt: skip
     ax.axhline(0.0, linewidth=1.4, label=f"{display_name(CONTROL)}: 0", **{
@@ -500,7 +493,7 @@ def sweep_figure(table: pd.DataFrame, *, data_source: str) -> Figure:
         if by_gamma:
             title += " against gamma"
         elif against_control:
-            title += f", each model {_MINUS} its control"
+            title += f", each model {MINUS} its control"
         if data_source == "synthetic":
             title += " [SYNTHETIC data]"
         fig.suptitle(title)

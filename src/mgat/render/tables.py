@@ -45,9 +45,11 @@ import pandas as pd
 
 from mgat.errors import ConfigError, DataError
 from mgat.io import write_text_atomic
+from mgat.metrics.evaluation import BOOTSTRAP_RESAMPLES
 from mgat.render.markdown import escape, markdown_table
 from mgat.render.paper import (
     DATASET_LABELS,
+    METRIC_LABELS,
     TABLE1,
     TABLE1_DATASETS,
     TABLE1_METHODS,
@@ -55,14 +57,16 @@ from mgat.render.paper import (
     TABLES,
     PaperRow,
 )
-from mgat.render.style import check_data_source, display_name
+from mgat.render.style import REFERENCE_NAMES, check_data_source, display_name
 from mgat.vocabulary import CONTROL, DIFFERENCES, STAGES
 
 __all__ = [
+    "MINUS",
     "SOURCE_DELTA",
     "SOURCE_OURS",
     "SOURCE_PAPER",
     "SOURCE_REPORTED",
+    "format_interval",
     "latex_escape",
     "render_table",
 ]
@@ -215,21 +219,20 @@ def _fmt(value: float, std: float, n: int, *, scale: float, digits: int) -> str:
     return text
 
 
-def _signed(value: float) -> str:
-    return f"{value:+.1f}".replace("-", MINUS)
+def signed(value: float, digits: int = 1) -> str:
+    """A difference with its sign, the minus as U+2212."""
+    return f"{value:+.{digits}f}".replace("-", MINUS)
+
+
+def format_interval(estimate: float, low: float, high: float, digits: int = 1) -> str:
+    """``+1.2 [-0.5, +2.9]`` (minus signs U+2212): a difference and its interval."""
+    return f"{signed(estimate, digits)} [{signed(low, digits)}, {signed(high, digits)}]"
 
 
 def _fmt_delta(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return _MISSING
-    return _signed(value)
-
-
-def _fmt_interval(ci: Mapping[str, Any]) -> str:
-    """``+1.2 [-0.5, +2.9]`` (with U+2212): a difference in points and its interval."""
-    return (
-        f"{_signed(100 * ci['estimate'])} [{_signed(100 * ci['low'])}, {_signed(100 * ci['high'])}]"
-    )
+    return signed(value)
 
 
 def _chi_digits(std: float, n: int) -> int:
@@ -288,7 +291,7 @@ def _views(record: Mapping[str, Any], protocol: str, ap: str) -> list[_View]:
     ]
 
 
-def _queries_note(record: Mapping[str, Any], views: list[_View], n_runs: int) -> str:
+def _queries_note(views: list[_View], n_runs: int) -> str:
     """How many queries are behind each number and interval, per protocol shown."""
     parts = []
     for view in views:
@@ -297,11 +300,8 @@ def _queries_note(record: Mapping[str, Any], views: list[_View], n_runs: int) ->
             valid = (model.get("valid_queries") or {}).get("mean", valid)
             total = (model.get("num_queries") or {}).get("mean", total)
         if valid is None:
-            for model in record["models"].values():
-                valid = (model.get("valid_queries") or {}).get("mean", valid)
-        if valid is None:
             continue
-        name = PROTOCOL_LABELS.get(view.name, "this run") if view.name else "this run"
+        name = PROTOCOL_LABELS.get(view.name, "this run")
         counted = (
             f"all {total:.0f} queries, {valid:.0f} of them with a true match"
             if view.name == "kit" and total is not None
@@ -330,22 +330,17 @@ def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
         if views[0].name is not None
         else f"protocol {protocol}, AP {_AP_NAMES.get(ap, ap)}"
     )
-    title = ", ".join(
-        part
-        for part in (
-            f"Table {number}: {DATASET_LABELS[dataset]}",
-            _source_phrase(data_source),
+    title = (
+        f"Table {number}: {DATASET_LABELS[dataset]}, {_source_phrase(data_source)}; "
+        + "; ".join(
+            part
+            for part in (
+                protocol_phrase,
+                _feature_phrase(record),
+                _aggregate_phrase(n_splits, repeated),
+            )
+            if part
         )
-        if part
-    )
-    title += "; " + "; ".join(
-        part
-        for part in (
-            protocol_phrase,
-            _feature_phrase(record),
-            _aggregate_phrase(n_splits, repeated),
-        )
-        if part
     )
 
     rows: list[list[str]] = []
@@ -386,7 +381,7 @@ def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
                 numbers[f"{metric}_std"] = 100 * std
                 mine[metric] = 100 * mean
             for count in ("valid_queries", "num_queries"):
-                entry = view.models.get(key, {}).get(count) or record["models"][key].get(count)
+                entry = view.models.get(key, {}).get(count)
                 if isinstance(entry, Mapping):
                     numbers[count] = entry.get("mean")
             first_view.setdefault(key, mine)  # the first view: the kit's where there is one
@@ -395,16 +390,14 @@ def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
             pair = view.differences.get(f"{model}-{reference}")
             if not pair:
                 continue
-            label = "control" if reference == CONTROL else display_name(reference).lower()
-            label = "GAT" if reference == "gat" else label
-            method = f"Δ {display_name(model)} {MINUS} {label} [95% CI]"
+            method = f"Δ {display_name(model)} {MINUS} {REFERENCE_NAMES[reference]} [95% CI]"
             cells, numbers = [], dict(info)
             for metric in columns:
                 ci = pair.get(metric)
                 if ci is None:
                     cells.append(_MISSING)
                     continue
-                cells.append(_fmt_interval(ci))
+                cells.append(format_interval(*(100 * ci[k] for k in ("estimate", "low", "high"))))
                 numbers[metric] = 100 * ci["estimate"]
                 numbers[f"{metric}_low"] = 100 * ci["low"]
                 numbers[f"{metric}_high"] = 100 * ci["high"]
@@ -445,9 +438,10 @@ def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
         f"Δ rows: differences in points, MGAT minus the named model on the same queries, with a "
         f"paired bootstrap 95% confidence interval "
         f"({'runs resampled, then queries within each' if n_splits > 1 else 'queries resampled'}"
-        "; 10,000 resamples). An interval that contains 0 does not resolve a difference.",
+        f"; {BOOTSTRAP_RESAMPLES:,} resamples). An interval that contains 0 does not resolve a "
+        "difference.",
     ]
-    queries = _queries_note(record, views, n_splits)
+    queries = _queries_note(views, n_splits)
     if queries:
         notes.append(queries)
     if extra:
@@ -477,18 +471,12 @@ def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
     notes += _attention_notes(record)
     return _Table(
         title=title,
-        headers=["Method", "Source", *_headers(columns)],
+        headers=["Method", "Source", *(METRIC_LABELS[c] for c in columns)],
         rows=rows,
         groups=groups,
         csv=csv,
         notes=notes,
     )
-
-
-def _headers(columns: list[str]) -> list[str]:
-    from mgat.render.paper import METRIC_LABELS
-
-    return [METRIC_LABELS[c] for c in columns]
 
 
 # --- Table 1 ---------------------------------------------------------------------------------
