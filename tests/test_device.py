@@ -63,7 +63,8 @@ def test_channels_last_gives_the_same_losses_on_the_cpu(stage: str) -> None:
     compute: the first step's loss agrees to 1e-5, the next two within float tolerance."""
     from mgat.engine.device import prepare_model
     from mgat.engine.loop import optimise
-    from mgat.engine.stages import StageSettings, build_optimizer
+    from mgat.engine.settings import StageSettings
+    from mgat.engine.stages import build_optimizer
     from mgat.engine.steps import BaselineStep, GraphStep
     from mgat.losses import OptimizationFeedbackLoss
     from mgat.models import MaskedGraphAttention, ReidNet

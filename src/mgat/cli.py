@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--splits", required=True, help="the dataset's splits file")
     train.add_argument("--split", type=_count(0), default=0)
     train.add_argument(
-        "--settings", required=True, help="YAML of StageSettings keys (see mgat.engine.stages)"
+        "--settings", required=True, help="YAML of StageSettings keys (see mgat.engine.settings)"
     )
     train.add_argument("--init", help="stage-1 model (finetune, mgat, gat)")
     train.add_argument("--out", required=True, help="model file to write")

@@ -14,9 +14,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import torch
@@ -32,6 +30,7 @@ from mgat.engine.device import loader_workers, prepare_model, resolve_device
 from mgat.engine.device import memory_format as choose_memory_format
 from mgat.engine.diagnostics import IDENTITY_ALPHA
 from mgat.engine.loop import TIMING_COLUMNS, train_loop
+from mgat.engine.settings import StageSettings
 from mgat.engine.steps import BaselineStep, GraphStep
 from mgat.errors import ConfigError
 from mgat.io import ensure_writable, write_text_atomic
@@ -39,88 +38,9 @@ from mgat.losses import OptimizationFeedbackLoss
 from mgat.models import MaskedGraphAttention, ReidNet
 from mgat.models.saved import load_reid_model, model_record
 from mgat.provenance import device_name, environment
-from mgat.vocabulary import (
-    BASELINE,
-    BN_MODES,
-    CONTROL,
-    GRAPH_FEATURES,
-    LOSS_REDUCTIONS,
-    OF_LOSS_FORMS,
-    STAGES,
-)
+from mgat.vocabulary import BASELINE, CONTROL, STAGES
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class StageSettings:
-    """Hyperparameters of one stage; the workflow fills them from the validated config."""
-
-    epochs: int
-    lr_backbone: float
-    lr_head: float
-    lr_step: int
-    lr_decay: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    persons_per_batch: int = 8
-    images_per_person: int = 1
-    batches_per_epoch: int | None = None
-    backbone: str = "resnet50"
-    weights: str = "imagenet"
-    height: int = 256
-    width: int = 128
-    flip: bool = True
-    gamma: float = 250.0
-    features: str = "pooled"
-    of_loss: str = "mse"
-    of_weight: float = 1.0
-    of_detach_target: bool = True
-    bn: str = "train"
-    loss_reduction: str = "mean"
-    cross_camera: bool = True
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        """Refuse values no training can run with (the workflow's schema catches them first;
-        this guards the command line and the Python API)."""
-        counts = {"epochs": 1, "lr_step": 1, "persons_per_batch": 2, "images_per_person": 1}
-        counts.update(height=16, width=16)
-        for name, minimum in counts.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        if self.batches_per_epoch is not None and (
-            isinstance(self.batches_per_epoch, bool)
-            or not isinstance(self.batches_per_epoch, int)
-            or self.batches_per_epoch < 1
-        ):
-            raise ConfigError(
-                f"batches_per_epoch must be null or >= 1, got {self.batches_per_epoch!r}"
-            )
-        for name in ("lr_backbone", "lr_head", "lr_decay", "gamma"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise ConfigError(f"{name} must be a positive number, got {value!r}")
-        choices = {
-            "features": GRAPH_FEATURES,
-            "of_loss": OF_LOSS_FORMS,
-            "bn": BN_MODES,
-            "loss_reduction": LOSS_REDUCTIONS,
-        }
-        for name, valid in choices.items():
-            if getattr(self, name) not in valid:
-                raise ConfigError(
-                    f"{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}"
-                )
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> StageSettings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown training settings {unknown}; valid: {sorted(known)}")
-        return cls(**values)
 
 
 def train_stage(
