@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORES ?= 2
 
-.PHONY: demo test test-fast method-check
+.PHONY: demo test test-fast method-check troubleshooting
 
 # (Re)install when pyproject.toml changes; torch and torchvision come from pip's usual sources.
 $(STAMP): pyproject.toml
@@ -24,6 +24,10 @@ test: $(STAMP)
 ## test-fast: the edit-test loop: everything but the end-to-end workflow and SLURM runs
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not workflow and not slurm"
+
+## troubleshooting: regenerate the README's Troubleshooting table from tests/test_bad_inputs.py
+troubleshooting: $(STAMP)
+	$(BIN)/python -m tests.test_bad_inputs
 
 ## method-check: can MGAT be told from stage 2 without the graph? (CPU, about ten minutes)
 method-check: $(STAMP)

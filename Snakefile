@@ -22,6 +22,10 @@ include: "workflow/rules/render.smk"
 include: "workflow/rules/sweep.smk"
 
 
+onstart:
+    hold_results_folder()
+
+
 rule all:
     default_target: True
     input:

@@ -13,6 +13,8 @@ import http.server
 import json
 import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -247,3 +249,38 @@ def serve_as_torchvision_file(
     name = f"{backbone}-{prefix}.pth"
     (server.root / name).write_bytes(content)
     return name
+
+
+# --- real full and read-only filesystems -----------------------------------------------------
+
+
+@functools.cache
+def _tmpfs_refusal() -> str | None:
+    """Why a tmpfs cannot be mounted in a private namespace here (None: it can)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return "no unshare command"
+    with tempfile.TemporaryDirectory() as folder:
+        probe = [unshare, "-rm", "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", folder]
+        result = subprocess.run(probe, capture_output=True, text=True, check=False)
+    return (result.stderr.strip() or f"exit {result.returncode}") if result.returncode else None
+
+
+def run_on_tmpfs(mount: Path, options: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` with a tmpfs (``options``: ``size=256k``, ``ro``) mounted at ``mount`` in a
+    private mount namespace (``unshare -rm``): a real full or read-only filesystem, which the
+    tests' root user cannot get from file permissions. Skips where that is not permitted."""
+    refusal = _tmpfs_refusal()
+    if refusal is not None:
+        pytest.skip(f"unshare -rm cannot mount a tmpfs here ({refusal.splitlines()[0]})")
+    mount.mkdir(parents=True, exist_ok=True)
+    script = 'mount -t tmpfs -o "$1" tmpfs "$2" && shift 2 && exec "$@"'
+    command = ["unshare", "-rm", "sh", "-c", script, "sh", options, str(mount), *argv]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single ``mgat: error:`` line a failed command printed (no traceback)."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mgat: error: "), result.stderr
+    return lines[0]

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -293,3 +294,63 @@ def test_repeated_runs_are_identical_on_the_cpu(market, tmp_path: Path) -> None:
         assert (feats_a[f"query_features_{kind}"] == feats_b[f"query_features_{kind}"]).all()
     for key in ("top1", "top5", "mAP", "chi_probe", "chi_gallery", "cmc"):
         assert metrics_a[key] == metrics_b[key], key
+
+
+def test_the_thread_count_is_recorded_and_a_resume_under_another_says_so(
+    market, tmp_path: Path, caplog, monkeypatch
+) -> None:
+    """On the CPU the thread count changes the weights: it is recorded with the model, and a
+    checkpoint left by a run with 1 thread is not resumed with 2 (one line says why) but is
+    resumed with 1. Extraction and evaluation (forward passes) are the same at any count."""
+    import logging
+
+    import mgat.engine.stages as stages
+    from mgat.featurefile import load_features
+    from mgat.features import extract_features
+
+    root, splits = market
+    settings = StageSettings(epochs=1, lr_backbone=0.01, lr_head=0.01, lr_step=1, **TINY)
+
+    def train(threads: int) -> Path:
+        out = tmp_path / f"t{threads}.pt"
+        train_stage(
+            "baseline", dataset="market1501", root=root, splits_file=splits, split=0,
+            settings=settings, model_out=out, metrics_out=tmp_path / "log.csv",
+            checkpoint=tmp_path / "ckpt.pt", device="cpu", threads=threads,
+        )  # fmt: skip
+        return out
+
+    def killed(*args, **kwargs):  # the job dies after its last checkpoint, before its log
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stages, "write_text_atomic", killed)
+        with pytest.raises(KeyboardInterrupt):
+            train(1)
+    assert (tmp_path / "ckpt.pt").exists()
+    with caplog.at_level(logging.INFO, logger="mgat"):
+        two = train(2)
+    said = [r.getMessage() for r in caplog.records if "CPU threads" in r.getMessage()]
+    assert len(said) == 1 and "written with 1 CPU threads and this run has 2" in said[0], said
+    assert load_saved_model(two)[1]["provenance"]["threads"] == 2
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stages, "write_text_atomic", killed)
+        with pytest.raises(KeyboardInterrupt):
+            train(1)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="mgat"):
+        one = train(1)
+    assert any("resuming after epoch 0" in r.getMessage() for r in caplog.records)
+    assert load_saved_model(one)[1]["provenance"]["threads"] == 1
+
+    features = []
+    for threads in (1, 2):
+        out = tmp_path / f"f{threads}.npz"
+        extract_features(
+            one, dataset="market1501", root=root, splits_file=splits, split=0, out=out,
+            seq_len=2, batch_size=5, device="cpu", threads=threads,
+        )  # fmt: skip
+        features.append(load_features(out))
+    for key in ("query_features_pooled", "gallery_features_bn"):
+        assert np.array_equal(features[0][key], features[1][key]), key

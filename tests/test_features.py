@@ -16,7 +16,13 @@ from mgat.data.synthetic import synthesize
 from mgat.engine import StageSettings, train_stage
 from mgat.errors import ConfigError, DataError
 from mgat.featurefile import load_features
-from mgat.features import extract_features, figure4_distances, figure4_sample, select_frames
+from mgat.features import (
+    extract_features,
+    figure4_distances,
+    figure4_frames,
+    figure4_sample,
+    select_frames,
+)
 from mgat.metrics.evaluation import aggregate_splits, evaluate_split
 from mgat.models.saved import load_reid_model
 
@@ -284,13 +290,84 @@ def test_figure4_runs_the_model_on_its_sample_frames_only(trained) -> None:
     assert pids.tolist() == sorted(pids.tolist()) and len(set(pids.tolist())) == 2
     # Both models of a split are shown on the same frames; with one model twice, the same
     # matrix, that of the sample's features.
-    keywords = dict(
+    frames = figure4_frames(
         dataset="mars", root=trained["root"], splits_file=trained["splits"], split=0,
-        height=32, width=16, seq_len=4, persons=2, frames=3, device="cpu",
+        seq_len=4, persons=2, frames=3,
     )  # fmt: skip
-    base, refined, matrix_pids = figure4_distances(trained["model"], trained["model"], **keywords)
+    base, refined, matrix_pids = figure4_distances(
+        trained["model"], trained["model"], frames, height=32, width=16, device="cpu"
+    )
     np.testing.assert_allclose(base, cdist(features, features), atol=1e-4)
     np.testing.assert_array_equal(base, refined)
     np.testing.assert_array_equal(matrix_pids, pids)
     with pytest.raises(ConfigError, match="persons must be a positive integer"):
         figure4(trained, persons=0)
+
+
+def test_a_figure4_sample_larger_than_the_data_is_refused(trained) -> None:
+    """Fewer persons with K distinct frames than Figure 4 asks for: one line that says how many
+    there are (once, the figure silently showed fewer persons)."""
+    with pytest.raises(
+        ConfigError,
+        match=r"asks for 500 persons x 3 frames, but split 0 of mars "
+        r"has only \d+ persons with 3 distinct test frames .*fig4_persons",
+    ):
+        figure4(trained, persons=500)
+
+
+def test_a_model_of_another_split_is_refused_unless_allowed_and_labelled(
+    trained, tmp_path: Path
+) -> None:
+    """A model tested on a split it did not train on has seen that split's test persons:
+    extraction and evaluation refuse it in one line naming both splits; the explicit option
+    allows it and the records say so. Another dataset is allowed, labelled cross-dataset."""
+    from mgat.metrics.evaluation import evaluate_split
+
+    record = torch.load(trained["model"], weights_only=False)
+    relabelled = {}
+    for name, changes in (("other", {"split": 1}), ("cross", {"dataset": "market1501"})):
+        relabelled[name] = tmp_path / f"{name}.pt"
+        torch.save({**record, **changes}, relabelled[name])
+    own = extract(trained, tmp_path / "own.npz")
+    assert own["trained_on"]["relation"] == "same split"
+
+    leaking = {**trained, "model": relabelled["other"]}
+    with pytest.raises(
+        ConfigError,
+        match=r"trained on split 1 of mars, whose training persons "
+        r"are test persons of split 0: .*--allow-other-split",
+    ) as err:
+        extract(leaking, tmp_path / "leak.npz")
+    assert "\n" not in str(err.value) and not (tmp_path / "leak.npz").exists()
+    meta = extract(leaking, tmp_path / "leak.npz", allow_other_split=True)
+    assert meta["trained_on"] == {
+        "dataset": "mars", "split": 1, "splits_sha256": meta["provenance"]["splits_sha256"],
+        "relation": "other split",
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match=r"trained on split 1 of mars, tested on split 0"):
+        evaluate_split(tmp_path / "leak.npz", tmp_path / "leak.json", model="baseline")
+    assert not (tmp_path / "leak.json").exists()
+    allowed = evaluate_split(
+        tmp_path / "leak.npz", tmp_path / "leak.json", model="baseline", allow_other_split=True
+    )
+    assert allowed["trained_on"]["relation"] == "other split"
+
+    crossed = extract({**trained, "model": relabelled["cross"]}, tmp_path / "cross.npz")
+    assert crossed["trained_on"]["relation"] == "cross-dataset"
+    scored = evaluate_split(tmp_path / "cross.npz", tmp_path / "cross.json", model="baseline")
+    assert scored["trained_on"]["dataset"] == "market1501"
+
+
+def test_an_output_never_replaces_an_input(trained, tmp_path: Path) -> None:
+    """Features written over their model, or into the dataset's folder: refused before any
+    work, the model untouched."""
+    from mgat.errors import OutputError
+
+    before = trained["model"].read_bytes()
+    with pytest.raises(OutputError, match=r"features output .*model\.pt is also the model"):
+        extract(trained, trained["model"])
+    assert trained["model"].read_bytes() == before
+    inside = trained["root"] / "mars" / "features.npz"
+    with pytest.raises(OutputError, match=r"lies inside the dataset folder"):
+        extract(trained, inside)
+    assert not inside.exists()

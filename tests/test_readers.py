@@ -264,3 +264,89 @@ def test_mars_repeated_query_rows_are_refused(tmp_path: Path) -> None:
     scipy.io.savemat(root / "mars" / "info" / "query_IDX.mat", {"query_IDX": [[1, 4, 4]]})
     with pytest.raises(DataError, match=r"lists test rows \[4\] more than once"):
         load("mars", root)
+
+
+# --- faults refused when the splits are written, not after training -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("which", "frame"),
+    [("train", "0005C1T0002F003.jpg"), ("test", "0003C5T0002F002.jpg")],
+)
+def test_mars_frame_missing_on_disk_is_refused_when_splits_are_written(
+    tmp_path: Path, which: str, frame: str
+) -> None:
+    """A frame info/ lists but bbox_* lacks (a partial extraction) used to pass the splits and
+    the summary, and to fail only when extraction read it, after training."""
+    root = build_mars(tmp_path / "data")
+    (root / "mars" / f"bbox_{which}" / frame[:4] / frame).unlink()
+    out = tmp_path / "splits.json"
+    with pytest.raises(DataError, match=rf"frame .*{frame} listed in info/{which}_name\.txt is "):
+        write_splits("mars", root, out)
+    assert not out.exists()
+    with pytest.raises(DataError, match=rf"{frame} .* extract bbox_{which}\.zip"):
+        summarize("mars", root)
+
+
+def test_mars_missing_person_folder_is_refused_when_splits_are_written(tmp_path: Path) -> None:
+    root = build_mars(tmp_path / "data")
+    folder = root / "mars" / "bbox_test" / "0002"
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    message = r"frame .*0002C1T0001F001\.jpg listed .* is missing \(6 of its 13 listed frames"
+    with pytest.raises(DataError, match=message):
+        write_splits("mars", root, tmp_path / "splits.json")
+    assert not (tmp_path / "splits.json").exists()
+
+
+def test_mars_junk_frames_are_not_required(tmp_path: Path) -> None:
+    """Junk tracklets (person -1) are never read, so their frames may be absent."""
+    root = build_mars(tmp_path / "data")
+    for path in (root / "mars" / "bbox_test" / "00-1").glob("*.jpg"):
+        path.unlink()
+    assert write_splits("mars", root, tmp_path / "splits.json")["num_splits"] == 1
+
+
+def test_mars_repeated_query_rows_are_refused_when_splits_are_written(tmp_path: Path) -> None:
+    root = build_mars(tmp_path / "data")
+    scipy.io.savemat(root / "mars" / "info" / "query_IDX.mat", {"query_IDX": [[1, 4, 4]]})
+    with pytest.raises(DataError, match=r"lists test rows \[4\] more than once"):
+        write_splits("mars", root, tmp_path / "splits.json")
+    assert not (tmp_path / "splits.json").exists()
+
+
+@pytest.mark.parametrize("subset", ["query", "bounding_box_test", "bounding_box_train"])
+def test_market1501_empty_folder_is_refused_when_splits_are_written(
+    tmp_path: Path, subset: str
+) -> None:
+    """An empty query folder used to pass the splits (its persons are in the gallery too)."""
+    root = build_market(tmp_path / "data")
+    for path in (root / "market1501" / "Market-1501-v15.09.15" / subset).glob("*.jpg"):
+        path.unlink()
+    out = tmp_path / "splits.json"
+    with pytest.raises(DataError, match=rf"market1501: {subset} folder .* holds no images") as err:
+        write_splits("market1501", root, out)
+    assert "\n" not in str(err.value) and "re-extract" in str(err.value)
+    assert not out.exists()
+
+
+def test_market1501_junk_only_gallery_is_refused_when_splits_are_written(tmp_path: Path) -> None:
+    root = build_market(tmp_path / "data")
+    gallery = root / "market1501" / "Market-1501-v15.09.15" / "bounding_box_test"
+    for path in gallery.glob("0*.jpg"):
+        path.unlink()
+    with pytest.raises(DataError, match=r"holds no images \(only junk, person -1\); the dataset"):
+        write_splits("market1501", root, tmp_path / "splits.json")
+
+
+def test_mars_frame_of_another_tracklet_is_refused_when_splits_are_written(tmp_path: Path) -> None:
+    """info/ that does not belong to the frames: caught by the splits, not only by a load."""
+    root = build_mars(tmp_path / "data")
+    names = root / "mars" / "info" / "test_name.txt"
+    lines = names.read_text().splitlines()
+    lines[0] = "0003C4T0001F001.jpg"  # person 2, camera 1's tracklet lists person 3's frame
+    names.write_text("\n".join(lines) + "\n")
+    message = r"frame 0003C4T0001F001\.jpg is listed in a tracklet of person 2, camera 1"
+    with pytest.raises(DataError, match=message):
+        write_splits("mars", root, tmp_path / "splits.json")

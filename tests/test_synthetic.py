@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import scipy.io
 from PIL import Image
 
 from mgat.data.synthetic import layouts, synthesize
-from mgat.errors import ConfigError
+from mgat.errors import ConfigError, OutputError
+from tests.conftest import one_error_line, run_on_tmpfs
 
 MARKET_NAME = re.compile(r"^(-1|\d{4})_c([1-6])s([1-6])_(\d{6})_(\d{2})\.jpg$")
 MARS_NAME = re.compile(r"^(00-1|\d{4})C([1-6])T(\d{4})F(\d{3})\.jpg$")
@@ -357,3 +359,46 @@ def test_identity_is_learnable(root: Path) -> None:
             for q in people[i + 1 :]:
                 different.append(np.linalg.norm(feats[p][0] - feats[q][1]))
     assert np.mean(same) < 0.5 * np.mean(different)
+
+
+# --- outputs that cannot be written: one line, nothing of the dataset left ------------------------
+
+# The command line in a real full or read-only filesystem, then what is left on it.
+SYNTH_AND_LIST = (
+    '"$0" -m mgat.cli synth mars --out "$1"; status=$?; find "$2" -mindepth 1; exit $status'
+)
+
+
+def test_synth_under_a_regular_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "results").write_text("a file where a folder must be")
+    with pytest.raises(OutputError) as info:
+        synthesize("mars", tmp_path / "results" / "synth", ids=4)
+    assert str(info.value).startswith(f"cannot write {tmp_path}/results/synth/mars: ")
+    with pytest.raises(OutputError, match=r"results is a file, not a folder; give the folder"):
+        synthesize("mars", tmp_path / "results", ids=4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+
+
+@pytest.mark.parametrize("below", ["synth", ""], ids=["new folder", "the mount itself"])
+def test_synth_on_a_read_only_folder_is_one_line(tmp_path: Path, below: str) -> None:
+    """A read-only tmpfs: root may write into a 0555 folder, not onto a read-only mount."""
+    mount = tmp_path / "ro"
+    out = mount / below if below else mount
+    script = ["sh", "-c", SYNTH_AND_LIST, sys.executable, str(out), str(mount)]
+    result = run_on_tmpfs(mount, "ro", script)
+    assert result.returncode == 1 and result.stdout == ""
+    assert one_error_line(result).startswith(
+        f"mgat: error: cannot write {out}/mars: read-only file system; "
+    )
+
+
+def test_synth_on_a_full_disk_is_one_line(tmp_path: Path) -> None:
+    """A 256 KiB tmpfs fills up in the middle of MARS: one line, and no dataset folder nor its
+    temporary one is left (only the empty root the command was asked to create)."""
+    mount = tmp_path / "full"
+    script = ["sh", "-c", SYNTH_AND_LIST, sys.executable, str(mount / "synth"), str(mount)]
+    result = run_on_tmpfs(mount, "size=256k", script)
+    assert result.returncode == 1 and result.stdout.split() == [str(mount / "synth")]
+    assert one_error_line(result).startswith(
+        f"mgat: error: cannot write {mount}/synth/mars: no space left on device; "
+    )

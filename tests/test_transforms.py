@@ -196,6 +196,14 @@ def test_loader_is_reproducible_and_resumable(samples, workers: int) -> None:
     assert_same(head + tail, straight)
 
 
+def test_the_number_of_workers_changes_no_batch(samples) -> None:
+    """Each sample's flip is seeded from (seed, epoch, batch, position), so 0, 1 and 2 workers
+    (the counts of 1-2, 3 and 5 threads) load the same epochs."""
+    alone, _ = run_training(samples, 0, range(2))
+    for workers in (1, 2):
+        assert_same(run_training(samples, workers, range(2))[0], alone)
+
+
 def test_loader_pin_memory_only_on_cuda(samples) -> None:
     dataset = FrameDataset(samples, transforms.test_transform(16, 8))
     sampler = PersonRoundRobinSampler(person_index(samples), persons_per_batch=4)

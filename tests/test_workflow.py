@@ -140,8 +140,19 @@ def test_changing_the_bn_mode_reruns_the_control_with_mgat(demo_run: Path) -> No
 def test_changing_figure4_reruns_only_figure4(demo_run: Path) -> None:
     """Figure 4 runs its own sample of frames: its settings rerun it and no extraction."""
     counts = planned_after(demo_run, "evaluation: {fig4_persons: 3, fig4_samples: 2}\n")
-    assert counts.pop("render_fig4") == 4, counts
+    assert counts.pop("render_fig4") == counts.pop("figure4_frames") == 4, counts
     assert set(counts) <= {"all", "total"}, counts
+
+
+@pytest.mark.workflow
+def test_changing_the_thread_count_reruns_every_training(demo_run: Path) -> None:
+    """train.threads changes the weights on the CPU: it is a recorded setting, so changing it
+    reruns every training job (and what follows), while --cores, which only caps what Snakemake
+    grants, reruns nothing (test_demo_second_run_has_nothing_to_do)."""
+    counts = planned_after(demo_run, "train: {threads: 2}\n")
+    for rule in ("train_baseline", "train_mgat", "train_gat", "train_finetune"):
+        assert counts[rule] == 6, (rule, counts)
+    assert counts["train_sweep"] == 6 and "make_splits" not in counts
 
 
 @pytest.mark.workflow
@@ -175,9 +186,10 @@ def test_demo_synthesises_all_datasets_and_splits(demo_run: Path) -> None:
 
 @pytest.mark.workflow
 def test_demo_second_run_has_nothing_to_do(demo_run: Path) -> None:
+    """... also with fewer cores than the first run had: --cores is not a result setting."""
     result = snakemake(
-        demo_run, "-n", "--configfile", str(REPO / "config" / "demo.yaml"), "--config",
-        "results=out",
+        demo_run, "-n", "--cores", "1", "--configfile", str(REPO / "config" / "demo.yaml"),
+        "--config", "results=out",
     )  # fmt: skip
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr

@@ -1,3 +1,3 @@
 """mgat-repro: a reproduction of the Masked Graph Attention Network for person re-identification."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from mgat import __version__
 from mgat.errors import ConfigError, MgatError
+from mgat.io import check_outputs
 from mgat.jobs import configure_logging
 from mgat.runtime import add_runtime_options
 from mgat.vocabulary import STAGES, TEST_FEATURES
@@ -101,9 +102,13 @@ def _train(args: argparse.Namespace) -> None:
 
     from mgat.engine import StageSettings, train_stage
 
+    checkpoint = args.checkpoint or f"{args.out}.checkpoint"
+    outputs = {"--out": args.out, "--metrics": args.metrics, "--checkpoint": checkpoint}
+    check_outputs(outputs, {"--settings file": args.settings, "--init model": args.init})
     try:
         with open(args.settings) as handle:
-            values = yaml.safe_load(handle) or {}
+            values = yaml.safe_load(handle)
+            values = {} if values is None else values
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"cannot read settings file {args.settings} ({err})") from err
     train_stage(
@@ -115,7 +120,7 @@ def _train(args: argparse.Namespace) -> None:
         settings=StageSettings.from_dict(values),
         model_out=args.out,
         metrics_out=args.metrics,
-        checkpoint=args.checkpoint or f"{args.out}.checkpoint",
+        checkpoint=checkpoint,
         init_model=args.init,
         device=args.device,
         threads=args.threads,
@@ -143,6 +148,7 @@ def _extract(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         device=args.device,
         threads=args.threads,
+        allow_other_split=args.allow_other_split,
     )
     print(args.out)
 
@@ -157,8 +163,16 @@ def _evaluate(args: argparse.Namespace) -> None:
         max_rank=args.max_rank,
         ap=args.ap,
         feature=args.feature,
+        allow_other_split=args.allow_other_split,
     )
     print(json.dumps({k: v for k, v in record.items() if k not in ("cmc", "per_query")}))
+
+
+#: The flag that lets a model be tested on a split whose test persons it trained on.
+LEAK_HELP = (
+    "test a model trained on another split of the same dataset (its test persons are training "
+    "persons of that model); refused without this flag"
+)
 
 
 def _key_value(text: str) -> str:
@@ -268,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--batch-size", type=_count(1), default=256)
     extract.add_argument("--device", default="auto")
     extract.add_argument("--threads", type=_count(1), default=1)
+    extract.add_argument("--allow-other-split", action="store_true", help=LEAK_HELP)
     extract.set_defaults(func=_extract)
 
     evaluate = commands.add_parser("evaluate", help="CMC, mAP and CHI of one features file")
@@ -283,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--feature", choices=TEST_FEATURES, default="pooled", help="the test feature reported"
     )
+    evaluate.add_argument("--allow-other-split", action="store_true", help=LEAK_HELP)
     evaluate.set_defaults(func=_evaluate)
     return parser
 

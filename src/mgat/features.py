@@ -32,13 +32,14 @@ from tqdm import tqdm
 from mgat.data.base import DatasetSplit, Item
 from mgat.data.fetch import sha256_file
 from mgat.data.frames import FrameDataset
-from mgat.data.registry import dataset_info
+from mgat.data.leakage import SAME_SPLIT, trained_on
+from mgat.data.registry import dataset_folder, dataset_info
 from mgat.data.splits import load_split
 from mgat.data.transforms import model_input, test_transform
 from mgat.engine.device import autocast, loader_workers, memory_format, resolve_device
 from mgat.errors import ConfigError
 from mgat.featurefile import write_features
-from mgat.io import ensure_writable
+from mgat.io import check_outputs, ensure_writable
 from mgat.metrics import calinski_harabasz
 from mgat.models.saved import load_saved_model
 from mgat.provenance import device_name, environment
@@ -245,6 +246,7 @@ def extract_features(
     device: str = "auto",
     threads: int = 1,
     run: int | None = None,
+    allow_other_split: bool = False,
 ) -> dict[str, Any]:
     """Extract query and gallery features of one split with one trained model; save ``out``.
 
@@ -256,13 +258,30 @@ def extract_features(
     ``{query,gallery}_{pids,camids,paths}``, ``gallery_in_query`` (MARS: the gallery is the
     kit's, and these items are the queries that the torchreid ``protocol`` leaves out) and a
     JSON ``meta`` record, whose ``chi`` holds the frame-level CHI of each set over its distinct
-    frames under each feature. Returns ``meta``.
+    frames under each feature, and ``trained_on``, the model's own split and how it relates to
+    this one (``mgat.data.leakage``: a model of another split of the same dataset is refused
+    unless ``allow_other_split``; another dataset is labelled cross-dataset). Returns ``meta``.
     """
     _check_options(sampling, {"seq_len": seq_len, "batch_size": batch_size, "threads": threads})
+    check_outputs(
+        {"features output": out},
+        {"model": model_path, "splits file": splits_file},
+        {"dataset folder": dataset_folder(dataset, root)},
+    )
     ensure_writable(out)
     torch.set_num_threads(threads)
     target = resolve_device(device)
     loaded = _load_model(model_path, target, height, width)
+    splits_sha256 = sha256_file(splits_file)
+    trained = trained_on(
+        loaded.saved, dataset=dataset, split=split, splits_sha256=splits_sha256,
+        what=f"model {model_path}", allow_other_split=allow_other_split,
+    )  # fmt: skip
+    if trained["relation"] != SAME_SPLIT:
+        log.warning(
+            "%s (trained on split %s of %s) tested on split %d of %s: %s",
+            model_path, trained["split"], trained["dataset"], split, dataset, trained["relation"],
+        )  # fmt: skip
     data = _test_sets(dataset, root, splits_file, split, protocol)
     workers = loader_workers(threads, target)
     query_firsts = {_first_path(it) for it in data.query}
@@ -311,12 +330,13 @@ def extract_features(
         # attention, how far the weights and BN statistics moved): mgat.engine.diagnostics.
         "diagnostics": loaded.saved.get("diagnostics"),
         "stage": loaded.saved.get("stage"),
+        "trained_on": trained,
         # What produced these features: the model (digest, settings, training environment), the
         # splits file, and this extraction's own environment.
         "provenance": environment(
             device=device_name(target),
             model_sha256=sha256_file(model_path),
-            splits_sha256=sha256_file(splits_file),
+            splits_sha256=splits_sha256,
             settings=loaded.saved.get("settings"),
             training=loaded.saved.get("provenance"),
         ),
@@ -346,70 +366,106 @@ def _distinct_test_frames(
     return list(pid_of), np.asarray(list(pid_of.values()), dtype=np.int64)
 
 
-def _figure4(
-    model_paths: Sequence[str | Path],
+#: The choices of Figure 4's frames (the keyword arguments of :func:`figure4_frames`).
+FRAME_CHOICES = (
+    "dataset", "root", "splits_file", "split", "protocol", "sampling", "seq_len", "persons",
+    "frames",
+)  # fmt: skip
+
+
+def figure4_frames(
     *,
     dataset: str,
     root: str | Path,
     splits_file: str | Path,
     split: int,
     protocol: str = "torchreid",
-    height: int | None = None,
-    width: int | None = None,
     sampling: str = "evenly",
     seq_len: int = 15,
     persons: int = 8,
     frames: int = 8,
+) -> dict[str, Any]:
+    """Figure 4's sample: ``persons`` x ``frames`` distinct test frames of ``split``, their
+    paths and person ids (``paths``, ``pids``) with the choices that made them.
+
+    The frames are the extraction's (``sampling``, ``seq_len``), query first, then gallery;
+    persons are drawn with the seed ``split`` among those with at least ``frames`` of them, so
+    every model of a split is shown on the same frames. A sample larger than the data allow is
+    refused: it needs only the splits, so the workflow checks it before any training.
+    """
+    _check_options(sampling, {"seq_len": seq_len, "persons": persons, "frames": frames})
+    data = _test_sets(dataset, root, splits_file, split, protocol)
+    paths, pids = _distinct_test_frames(data, sampling, seq_len)
+    rows = _sample_persons(pids, persons, frames, seed=split)
+    found = len(rows) // frames
+    if found < persons:
+        raise ConfigError(
+            f"Figure 4 asks for {persons} persons x {frames} frames, but split {split} of "
+            f"{dataset} has only {found} persons with {frames} distinct test frames (sampling "
+            f"{sampling}, seq_len {seq_len}); lower evaluation.fig4_persons or fig4_samples"
+        )
+    return {
+        "dataset": dataset, "split": split, "protocol": protocol, "sampling": sampling,
+        "seq_len": seq_len, "persons": persons, "frames": frames,
+        "paths": [paths[r] for r in rows], "pids": pids[rows].tolist(),
+    }  # fmt: skip
+
+
+def figure4_features(
+    model_paths: Sequence[str | Path],
+    sample: dict[str, Any],
+    *,
+    height: int | None = None,
+    width: int | None = None,
     feature: str = "pooled",
     device: str = "auto",
     threads: int = 1,
-) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
-    """Figure 4's frames, chosen once, and each model's features of them (see
-    :func:`figure4_sample`)."""
-    counts = {"seq_len": seq_len, "persons": persons, "frames": frames, "threads": threads}
-    _check_options(sampling, counts)
+) -> list[np.ndarray]:
+    """Each model's ``feature`` of Figure 4's ``sample`` frames (:func:`figure4_frames`), and
+    of those frames only."""
+    _check_options("all", {"threads": threads})
     if feature not in TEST_FEATURES:
         raise ConfigError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
     torch.set_num_threads(threads)
     target = resolve_device(device)
-    data = _test_sets(dataset, root, splits_file, split, protocol)
-    paths, pids = _distinct_test_frames(data, sampling, seq_len)
-    rows = _sample_persons(pids, persons, frames, seed=split)
-    chosen = [paths[r] for r in rows]
+    chosen = sample["paths"]
     features = []
     for model_path in model_paths:
         loaded = _load_model(model_path, target, height, width)
         run, _rate = frame_features(
             loaded.model, chosen, loaded.height, loaded.width, max(len(chosen), 1), 0, target,
-            loaded.layout, f"{dataset} figure 4",
+            loaded.layout, f"{sample['dataset']} figure 4",
         )  # fmt: skip
         features.append(run[feature].numpy())
-    return features, pids[rows], chosen
+    return features
+
+
+def _split_keywords(sample: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``sample``'s frame choices (:data:`FRAME_CHOICES`) apart from how the models run."""
+    choices = {k: v for k, v in sample.items() if k in FRAME_CHOICES}
+    return choices, {k: v for k, v in sample.items() if k not in FRAME_CHOICES}
 
 
 def figure4_sample(
     model_path: str | Path, **sample: Any
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Figure 4's sample for one model: the features, person ids and paths of ``persons`` x
-    ``frames`` distinct test frames (``sample``: dataset, root, splits_file, split, protocol,
-    height, width, sampling, seq_len, persons, frames, feature, device, threads).
-
-    The frames are the extraction's (``sampling``, ``seq_len``), query first, then gallery;
-    persons are drawn with the seed ``split`` among those with at least ``frames`` of them, so
-    every model of a split is shown on the same frames. Only those frames are run.
-    """
-    (features,), pids, paths = _figure4([model_path], **sample)
-    return features, pids, paths
+    """Figure 4's sample for one model: the features, person ids and paths of the frames that
+    :func:`figure4_frames` chooses (``sample``: its keywords, and height, width, feature,
+    device, threads)."""
+    choices, running = _split_keywords(sample)
+    frames = figure4_frames(**choices)
+    (features,) = figure4_features([model_path], frames, **running)
+    return features, np.asarray(frames["pids"], dtype=np.int64), frames["paths"]
 
 
 def figure4_distances(
-    baseline_model: str | Path, mgat_model: str | Path, **sample: Any
+    baseline_model: str | Path, mgat_model: str | Path, frames: dict[str, Any], **running: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Euclidean distance matrices of Figure 4's sample frames under the baseline and the MGAT
-    model (``sample``: the keyword arguments of :func:`figure4_sample`), and their person ids.
-    The split is read and the frames are chosen once for both models."""
-    (baseline, mgat), pids, _paths = _figure4([baseline_model, mgat_model], **sample)
-    return _euclidean(baseline), _euclidean(mgat), pids
+    """Euclidean distance matrices of Figure 4's ``frames`` (:func:`figure4_frames`) under the
+    baseline and the MGAT model, and their person ids (``running``: the keywords of
+    :func:`figure4_features`)."""
+    baseline, mgat = figure4_features([baseline_model, mgat_model], frames, **running)
+    return _euclidean(baseline), _euclidean(mgat), np.asarray(frames["pids"], dtype=np.int64)
 
 
 def _euclidean(features: np.ndarray) -> np.ndarray:

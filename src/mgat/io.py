@@ -7,7 +7,7 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,64 @@ def _output_error(path: Path, err: OSError) -> OutputError:
     )
 
 
+def _same(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through links too, where both exist)."""
+    try:
+        return a.samefile(b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+
+
+def check_outputs(
+    outputs: Mapping[str, str | Path | None],
+    inputs: Mapping[str, str | Path | None] | None = None,
+    folders: Mapping[str, str | Path] | None = None,
+) -> None:
+    """Refuse, before any work, an output that would destroy an input or another output: one
+    that is an input file, lies inside an input folder (a dataset's), equals another output,
+    or is an existing folder. Keys name each path as the user gave it (``--out``, ...)."""
+    named = {name: Path(path) for name, path in outputs.items() if path is not None}
+    sources = {name: Path(path) for name, path in (inputs or {}).items() if path is not None}
+    seen: dict[str, Path] = {}
+    for name, path in named.items():
+        if path.is_dir():
+            raise OutputError(f"{name} {path} is a folder; give the path of a file to write")
+        for source, given in sources.items():
+            if _same(path, given):
+                raise OutputError(
+                    f"{name} {path} is also the {source}, which writing it would destroy; "
+                    "give the output another path"
+                )
+        for source, folder in (folders or {}).items():
+            if _inside(path, Path(folder)):
+                raise OutputError(
+                    f"{name} {path} lies inside the {source} {folder}; outputs never go "
+                    "into an input folder, give another path"
+                )
+        for other, earlier in seen.items():
+            if _same(path, earlier):
+                raise OutputError(
+                    f"{other} and {name} are both {path}; give each output its own path"
+                )
+        seen[name] = path
+
+
 def ensure_writable(*paths: str | Path) -> None:
-    """Check before any work that each path's folder can be created and written to."""
+    """Check before any work that each path's folder can be created and written to, and that
+    the path is not a folder itself."""
     for path in map(Path, paths):
+        if path.is_dir():
+            raise OutputError(f"{path} is a folder; give the path of a file to write")
+        blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            raise OutputError(
+                f"cannot write {path}: {blocking} is a file, not a folder; move it away or "
+                "choose another output folder (earlier files are left as they were)"
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
@@ -114,3 +169,16 @@ def read_json(path: str | Path, what: str, remedy: str) -> Any:
     except (OSError, UnicodeDecodeError, ValueError) as err:
         reason = getattr(err, "msg", None) or type(err).__name__
         raise DataError(f"{what} {path} is damaged ({reason}); {remedy}") from None
+
+
+@contextlib.contextmanager
+def output_errors(path: str | Path) -> Iterator[None]:
+    """Report the environment's errors of writing ``path`` (a full disk, a read-only folder, a
+    file where a folder must be) as the one-line OutputError, for writers that atomic_path does
+    not wrap (a whole folder); a bug's OSError still surfaces with its traceback."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno in _WRITE_ERRNOS:
+            raise _output_error(Path(path), err) from None
+        raise

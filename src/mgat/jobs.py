@@ -49,3 +49,16 @@ def job(log_file: str | Path | None) -> Iterator[None]:
     finally:
         if stream is not real_stderr:
             stream.close()
+
+
+def recorded_threads(recorded: int, granted: int) -> int:
+    """The CPU threads a training job uses: the config's ``train.threads`` (recorded with the
+    model, and changing the weights on the CPU), not the cores Snakemake granted, which
+    ``--cores`` caps; so ``--cores 1`` and ``--cores 8`` train the same weights."""
+    if granted < recorded:
+        logging.getLogger("mgat").warning(
+            "Snakemake granted this job %d core(s) (--cores) but train.threads is %d: it runs "
+            "%d threads as recorded, sharing the cores (give --cores %d to avoid it)",
+            granted, recorded, recorded, recorded,
+        )  # fmt: skip
+    return recorded

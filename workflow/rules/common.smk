@@ -391,3 +391,17 @@ def sweep_evaluations(wildcards):
 def sweep_baseline(wildcards):
     """The baseline's evaluations of the sweep's splits: the line every setting is read against."""
     return [f"{RESULTS}/{wildcards.dataset}/split{split}/baseline/eval.json" for split in sweep_splits(wildcards.dataset)]
+
+
+def hold_results_folder():
+    """Take {results} for this run (mgat.runlock): a second run writing the same folder at the
+    same time, from another checkout or config, stops before any job with one line."""
+    sys.path.insert(0, str(SRC))
+    try:
+        from mgat.runlock import ResultsInUse, hold_results_folder as hold
+    finally:
+        sys.path.remove(str(SRC))
+    try:
+        hold(RESULTS, checkout=workflow.basedir)
+    except ResultsInUse as err:
+        sys.exit(f"mgat: error: {err}")

@@ -16,6 +16,7 @@ use rule train_mgat as train_sweep with:
         data_split=data_split,
         settings=sweep_train_settings,
         checkpoint=scratch_checkpoint,
+        cpu_threads=TRAIN["threads"],
         mgat_version=MGAT_VERSION,
     log:
         f"{RESULTS}/logs/sweeps/train/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.log",

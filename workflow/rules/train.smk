@@ -17,6 +17,7 @@ rule train_baseline:
         data_split=data_split,
         settings=baseline_settings,
         checkpoint=scratch_checkpoint,
+        cpu_threads=TRAIN["threads"],
         mgat_version=MGAT_VERSION,
     threads: TRAIN["threads"]
     resources:
@@ -46,6 +47,7 @@ rule train_mgat:
         data_split=data_split,
         settings=graph_settings,
         checkpoint=scratch_checkpoint,
+        cpu_threads=TRAIN["threads"],
         mgat_version=MGAT_VERSION,
     threads: TRAIN["threads"]
     resources:
@@ -81,6 +83,7 @@ use rule train_mgat as train_finetune with:
         data_split=data_split,
         settings=control_settings,
         checkpoint=scratch_checkpoint,
+        cpu_threads=TRAIN["threads"],
         mgat_version=MGAT_VERSION,
     output:
         model=f"{RESULTS}/{{dataset}}/split{{split}}/finetune/model.pt",

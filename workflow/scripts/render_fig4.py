@@ -5,25 +5,21 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
 
 from mgat.features import figure4_distances
+from mgat.io import read_json
 from mgat.jobs import job
 from mgat.render.figures import dataset_title, plot_distance_matrices
 
 with job(snakemake.log[0]):
     params = snakemake.params
+    frames = read_json(
+        snakemake.input.frames, "Figure 4 frames", "delete it and rerun (rule figure4_frames)"
+    )
     baseline, mgat, pids = figure4_distances(
         snakemake.input.baseline,
         snakemake.input.mgat,
-        dataset=snakemake.wildcards.dataset,
-        root=params.root,
-        splits_file=snakemake.input.splits,
-        split=0,
-        protocol=params.protocol,
+        frames,
         height=params.height,
         width=params.width,
-        sampling=params.sampling,
-        seq_len=params.seq_len,
-        persons=params.persons,
-        frames=params.frames,
         feature=params.feature,
         device=snakemake.config["train"]["device"],
         threads=snakemake.threads,

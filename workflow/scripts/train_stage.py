@@ -1,11 +1,11 @@
-"""Train one stage (baseline, mgat or gat) on one dataset split."""
+"""Train one stage (baseline, finetune, mgat or gat) on one dataset split."""
 
 import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
 
 from mgat.engine import StageSettings, train_stage
-from mgat.jobs import job
+from mgat.jobs import job, recorded_threads
 
 with job(snakemake.log[0]):
     train_stage(
@@ -22,5 +22,5 @@ with job(snakemake.log[0]):
         device=snakemake.config["train"]["device"],
         memory_format=snakemake.config["train"]["memory_format"],
         compile_mode=snakemake.config["train"]["compile"],
-        threads=snakemake.threads,
+        threads=recorded_threads(snakemake.params.cpu_threads, snakemake.threads),
     )

@@ -5,17 +5,17 @@ image set" of a person), so every frame of a tracklet becomes one sample carryin
 tracklet's person id and camera. Image datasets pass through unchanged.
 
 :func:`make_loader` makes the random augmentation of an epoch a pure function of
-``(seed, epoch)``: the worker seeds come from a generator seeded from ``(seed, epoch)``, and
-without workers the main process draws its augmentation randomness from a private RNG stream
-seeded the same way (the training code's own use of torch's global RNG neither disturbs nor is
-disturbed by it). Together with a resumable batch sampler this makes a run killed after an epoch
-and resumed bit-identical to an uninterrupted one, for a fixed number of workers.
+``(seed, epoch)`` and of nothing else, the number of loader workers included: every sample of
+a batch carries its own seed, derived from ``(seed, epoch, batch, position)``, and its transform
+runs on a torch RNG stream seeded with it, in whichever process loads it. The training code's
+own use of torch's global RNG neither disturbs nor is disturbed by it. Together with a resumable
+batch sampler this makes a run killed after an epoch and resumed bit-identical to an
+uninterrupted one, with any number of workers.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -25,9 +25,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from mgat.data.base import Item
+from mgat.data.images import load_rgb
 from mgat.errors import ConfigError, DataError
 
-__all__ = ["FrameDataset", "flatten_frames", "make_loader", "person_index", "seed_worker"]
+__all__ = ["FrameDataset", "flatten_frames", "make_loader", "person_index"]
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +59,6 @@ def person_index(samples: Sequence[Sample]) -> dict[int, list[int]]:
     return {pid: index[pid] for pid in sorted(index)}
 
 
-def load_rgb(path: str) -> Image.Image:
-    """Open an image as RGB, turning any read failure into a one-line DataError."""
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        reason = f"{type(exc).__name__}: {exc}"
-        raise DataError(
-            f"cannot read image {path} ({reason}); the dataset is corrupt or incomplete, "
-            "re-extract the archive or regenerate the synthetic data"
-        ) from exc
-
-
 class FrameDataset(Dataset[tuple[torch.Tensor, int, int, int]]):
     """Images (or video frames) with their person id and camera, for frame-level training.
 
@@ -89,14 +77,21 @@ class FrameDataset(Dataset[tuple[torch.Tensor, int, int, int]]):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int, int]:
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, int, int, int]:
+        """``key``: a sample index, or ``(index, seed)`` to run the transform on a torch RNG
+        stream seeded with ``seed`` (see :func:`make_loader`)."""
+        index, seed = key if isinstance(key, tuple) else (key, None)
         path, pid, camid = self.samples[index]
         image = load_rgb(path)
         if self.transform is None:
             tensor = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
             tensor = tensor.permute(2, 0, 1).contiguous()
-        else:
+        elif seed is None:
             tensor = self.transform(image)
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                tensor = self.transform(image)
         return tensor, pid, camid, index
 
 
@@ -106,62 +101,18 @@ def _derive_seed(*parts: int) -> int:
     return ((int(words[0]) << 32) | int(words[1])) & ((1 << 63) - 1)
 
 
-def seed_worker(worker_id: int) -> None:
-    """DataLoader ``worker_init_fn``: seed python ``random`` and numpy from torch's seed.
+class _SeededBatches(Sampler[list[tuple[int, int]]]):
+    """The batches of ``batches``, each sample paired with the seed of its augmentation."""
 
-    torch seeds each worker with ``base_seed + worker_id``, ``base_seed`` drawn from the
-    loader's generator; this carries that seed over to the other RNGs a transform might use.
-    """
-    seed = torch.initial_seed()
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
+    def __init__(self, batches: Sampler[list[int]], seed: int, epoch: int) -> None:
+        self.batches, self.seed, self.epoch = batches, seed, epoch
 
+    def __len__(self) -> int:
+        return len(self.batches)  # type: ignore[arg-type]
 
-class _RngState:
-    """A private (torch, python, numpy) global-RNG stream that can be swapped in and out."""
-
-    def __init__(self, seed: int) -> None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            self.torch = torch.get_rng_state()
-        self.python = random.Random(seed).getstate()
-        self.numpy = np.random.RandomState(seed % 2**32).get_state()
-
-    def swap(self) -> None:
-        """Exchange this stream with the process's current global RNG states."""
-        current = (torch.get_rng_state(), random.getstate(), np.random.get_state())
-        torch.set_rng_state(self.torch)
-        random.setstate(self.python)
-        np.random.set_state(self.numpy)
-        self.torch, self.python, self.numpy = current
-
-
-class SeededDataLoader(DataLoader):
-    """A DataLoader whose main-process loading (no workers) uses a private seeded RNG stream.
-
-    With workers, torch already seeds each worker from ``generator``. Without workers the
-    transforms would draw from the training process's global RNG, whose state depends on
-    everything else the run did; here each iteration instead draws a seed from ``generator``
-    and runs the loading of every batch on an RNG stream seeded with it.
-    """
-
-    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
-        if self.num_workers > 0:
-            return super().__iter__()
-        seed = int(torch.empty((), dtype=torch.int64).random_(generator=self.generator).item())
-        return self._iter_main_process(_RngState(seed))
-
-    def _iter_main_process(self, stream: _RngState) -> Iterator[Any]:
-        batches = super().__iter__()
-        while True:
-            stream.swap()
-            try:
-                batch = next(batches)
-            except StopIteration:
-                return
-            finally:
-                stream.swap()
-            yield batch
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for b, batch in enumerate(self.batches):
+            yield [(int(i), _derive_seed(self.seed, self.epoch, b, k)) for k, i in enumerate(batch)]
 
 
 def make_loader(
@@ -172,25 +123,19 @@ def make_loader(
     seed: int,
     epoch: int,
 ) -> DataLoader:
-    """A DataLoader for one epoch whose augmentation randomness depends only on (seed, epoch).
-
-    Make a new loader each epoch. The results depend on ``workers`` (each worker has its own
-    RNG stream), so a resumed run must use the same number of workers to be bit-identical.
-    """
+    """A DataLoader for one epoch whose augmentation depends only on (seed, epoch): each
+    sample's transform is seeded from ``(seed, epoch, batch, position)``, so neither the number
+    of ``workers`` nor the global RNG changes a batch. Make a new loader each epoch."""
     for name, value in (("workers", workers), ("seed", seed), ("epoch", epoch)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-    generator = torch.Generator()
-    generator.manual_seed(_derive_seed(seed, epoch))
     pin = torch.device(device).type == "cuda"
     log.debug("loader for epoch %d: %d workers, pin_memory=%s", epoch, workers, pin)
-    return SeededDataLoader(
+    return DataLoader(
         dataset,
-        batch_sampler=batch_sampler,
+        batch_sampler=_SeededBatches(batch_sampler, seed, epoch),
         num_workers=workers,
         pin_memory=pin,
-        worker_init_fn=seed_worker,
-        generator=generator,
         persistent_workers=False,
         # Beside a GPU, keep more batches in flight so decoding never starves a fast step.
         prefetch_factor=4 if workers > 0 and pin else None,

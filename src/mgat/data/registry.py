@@ -60,6 +60,11 @@ def dataset_class(name: str) -> type[ReidDataset]:
     return load_object(dataset_info(name).reader_path)
 
 
+def dataset_folder(name: str, root: str | Path) -> Path:
+    """The dataset's own folder under ``root``: read-only to every command."""
+    return Path(root) / dataset_info(name).folder
+
+
 def open_dataset(name: str, root: str | Path) -> ReidDataset:
     """Open dataset ``name`` under ``root`` (the folder that holds the dataset's own folder)."""
     return dataset_class(name)(root)

@@ -12,9 +12,9 @@ from typing import Any
 
 from mgat import __version__
 from mgat.data.base import DatasetSplit
-from mgat.data.registry import open_dataset
+from mgat.data.registry import dataset_folder, open_dataset
 from mgat.errors import ConfigError, DataError
-from mgat.io import write_json_atomic
+from mgat.io import check_outputs, write_json_atomic
 
 FORMAT_VERSION = 1
 
@@ -56,6 +56,7 @@ def make_splits(dataset: str, root: str | Path, seed: int = 0) -> dict[str, Any]
 
 def write_splits(dataset: str, root: str | Path, out: str | Path, seed: int = 0) -> dict[str, Any]:
     """Derive the splits and write them to ``out`` atomically; return the record."""
+    check_outputs({"splits output": out}, folders={"dataset folder": dataset_folder(dataset, root)})
     record = make_splits(dataset, root, seed=seed)
     write_json_atomic(out, record)
     return record

@@ -5,9 +5,9 @@ uint8 batches (a quarter of the bytes of float32 through shared and pinned memor
 :func:`model_input` then scales and normalises a whole batch where the model runs, on the GPU
 when there is one.
 
-The flip is the paper's only augmentation. Its randomness comes from torch's global RNG, which
-:func:`mgat.data.frames.make_loader` seeds from ``(seed, epoch)`` in every worker (and in the
-main process when there are no workers), so the flips of an epoch are reproducible.
+The flip is the paper's only augmentation. Its randomness comes from torch's RNG, which
+:func:`mgat.data.frames.make_loader` seeds for each sample from ``(seed, epoch, batch,
+position)``, so the flips of an epoch are reproducible whatever loads them.
 """
 
 from __future__ import annotations

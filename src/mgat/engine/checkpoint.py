@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,16 @@ def seed_everything(seed: int) -> None:
 
 
 def save_atomic(obj: Any, path: str | Path) -> None:
-    """``torch.save`` through a temporary file and a rename: a kill never leaves half a file."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        # Through a Python file object, a full disk is an OSError that atomic_path reports as
-        # one line (torch's own file writer would raise a bare RuntimeError).
-        torch.save(obj, handle)
+    """``torch.save`` through a temporary file and a rename: a kill never leaves half a file.
+
+    The object is serialised to memory first: torch's zip writer turns a full disk in the middle
+    of a tensor into a bare ``RuntimeError`` ("unexpected pos"), while a plain write of the bytes
+    fails with the OSError that atomic_path reports as one line naming the path.
+    """
+    with atomic_path(path) as tmp:
+        buffer = io.BytesIO()
+        torch.save(obj, buffer)
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def load(path: str | Path) -> dict[str, Any]:

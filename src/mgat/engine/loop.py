@@ -79,6 +79,7 @@ def train_loop(
     checkpoint: str | Path,
     fingerprint: str,
     layout: torch.memory_format = torch.contiguous_format,
+    threads: int | None = None,
 ) -> list[dict[str, float]]:
     """Train for ``epochs`` epochs, resuming from ``checkpoint`` when it matches ``fingerprint``.
 
@@ -86,14 +87,15 @@ def train_loop(
     given (:class:`~mgat.engine.diagnostics.Movement`). The checkpoint is rewritten atomically
     after every epoch and left in place; the caller removes it once the final outputs are
     written. Input batches are laid out in ``layout``, the model's own (see
-    ``mgat.engine.device.prepare_model``).
+    ``mgat.engine.device.prepare_model``). ``threads`` (part of ``fingerprint``) is kept in the
+    checkpoint so that a resume under another count can say why it starts over.
     """
     checkpoint = Path(checkpoint)
     rows: list[dict[str, float]] = []
     start = 0
     model.to(device)
     movement = Movement(model)  # the stage's start, before a checkpoint moves it on
-    state = _resumable(checkpoint, fingerprint)
+    state = _resumable(checkpoint, fingerprint, threads)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -128,6 +130,7 @@ def train_loop(
         save_atomic(
             {
                 "fingerprint": fingerprint,
+                "threads": threads,
                 "epoch": epoch,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
@@ -141,13 +144,22 @@ def train_loop(
     return rows
 
 
-def _resumable(checkpoint: Path, fingerprint: str) -> dict[str, Any] | None:
+def _resumable(checkpoint: Path, fingerprint: str, threads: int | None) -> dict[str, Any] | None:
     if not checkpoint.is_file():
         return None
     try:
         state = load(checkpoint)
     except Exception as err:  # a checkpoint from another version or a damaged disk
         log.warning("ignoring unreadable checkpoint %s (%s); starting over", checkpoint, err)
+        return None
+    written_with = state.get("threads")
+    if state.get("fingerprint") != fingerprint and written_with not in (None, threads):
+        log.warning(
+            "checkpoint %s was written with %s CPU threads and this run has %s, which trains "
+            "other weights on the CPU; starting over (train.threads: %s, or mgat train "
+            "--threads %s, resumes it)",
+            checkpoint, written_with, threads, written_with, written_with,
+        )  # fmt: skip
         return None
     if state.get("fingerprint") != fingerprint:
         log.warning("ignoring checkpoint %s of other settings; starting over", checkpoint)

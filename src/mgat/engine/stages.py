@@ -22,6 +22,7 @@ import torch
 from mgat import __version__
 from mgat.data.fetch import sha256_file
 from mgat.data.frames import FrameDataset, flatten_frames, person_index
+from mgat.data.registry import dataset_folder
 from mgat.data.samplers import PersonRoundRobinSampler, PKSampler
 from mgat.data.splits import load_split, read_splits
 from mgat.data.transforms import train_transform
@@ -33,7 +34,7 @@ from mgat.engine.loop import TIMING_COLUMNS, train_loop
 from mgat.engine.settings import StageSettings
 from mgat.engine.steps import BaselineStep, GraphStep
 from mgat.errors import ConfigError
-from mgat.io import ensure_writable, write_text_atomic
+from mgat.io import check_outputs, ensure_writable, write_text_atomic
 from mgat.losses import OptimizationFeedbackLoss
 from mgat.models import MaskedGraphAttention, ReidNet
 from mgat.models.saved import load_reid_model, model_record
@@ -62,8 +63,11 @@ def train_stage(
 ) -> list[dict[str, float]]:
     """Train ``stage`` on split ``split`` of ``dataset``; write the model and metrics CSV.
 
-    ``device``, ``threads``, ``memory_format`` and ``compile_mode`` say how to run, not what to
-    compute (``mgat.engine.device``); they stay out of the settings and the resume fingerprint.
+    ``threads`` is torch's number of CPU threads. On the CPU it changes the weights (the
+    backward pass sums over threads in another order), so it is recorded with the model and in
+    the resume fingerprint. ``device``, ``memory_format`` and ``compile_mode`` say how to run,
+    not what to compute (``mgat.engine.device``); the loader's workers, derived from
+    ``threads``, change no batch (``mgat.data.frames.make_loader``).
     """
     if stage not in STAGES:
         raise ConfigError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
@@ -72,7 +76,13 @@ def train_stage(
             f"stage {stage} starts from a stage-1 model; give one with --init (mgat train) "
             "or init_model (Python)"
         )
-    ensure_writable(model_out, metrics_out, checkpoint)  # before hours of training, not after
+    # Before hours of training, not after: no output may destroy an input or another output.
+    check_outputs(
+        {"model output": model_out, "metrics output": metrics_out, "checkpoint": checkpoint},
+        {"splits file": splits_file, "stage-1 model": init_model},
+        {"dataset folder": dataset_folder(dataset, root)},
+    )
+    ensure_writable(model_out, metrics_out, checkpoint)
     torch.set_num_threads(max(threads, 1))
     seed_everything(settings.seed)  # the classifier's (and, without weights, trunk's) init
     target = resolve_device(device)
@@ -133,7 +143,9 @@ def train_stage(
     layout = choose_memory_format(memory_format, target)
     model = prepare_model(model, target, layout, compile_mode)
     optimizer, scheduler = build_optimizer(model, settings)
-    fingerprint = _fingerprint(stage, dataset, split, record["sha256"], settings, init_digest)
+    fingerprint = _fingerprint(
+        stage, dataset, split, record["sha256"], settings, init_digest, threads
+    )
     log.info(
         "%s on %s split %d: %d persons, %d images, %d batches/epoch, device %s",
         stage, dataset, split, len(persons), len(samples), len(sampler), target,
@@ -153,6 +165,7 @@ def train_stage(
         checkpoint=checkpoint,
         fingerprint=fingerprint,
         layout=layout,
+        threads=threads,
     )
     diagnostics = {
         **(_attention_at_start(stage, dataset, split, settings, rows) or {}),
@@ -165,7 +178,7 @@ def train_stage(
             diagnostics=diagnostics,
             provenance=environment(
                 device=device_name(target), splits_sha256=sha256_file(splits_file),
-                init_model_sha256=init_digest,
+                init_model_sha256=init_digest, threads=threads,
             ),
         ),
         model_out,
@@ -225,8 +238,10 @@ def _fingerprint(
     splits_sha: str,
     settings: StageSettings,
     init_digest: str | None,
+    threads: int,
 ) -> str:
-    """What a checkpoint must match to be resumed: same stage, data, settings and start model."""
+    """What a checkpoint must match to be resumed: same stage, data, settings, start model and
+    CPU thread count."""
     payload = {
         "stage": stage,
         "dataset": dataset,
@@ -234,6 +249,7 @@ def _fingerprint(
         "splits_sha256": splits_sha,
         "settings": dataclasses.asdict(settings),
         "init": init_digest,
+        "threads": threads,
         "version": __version__,
         "torch": torch.__version__,
     }

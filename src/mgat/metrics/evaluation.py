@@ -13,10 +13,17 @@ import numpy as np
 import pandas as pd
 
 from mgat.data.fetch import sha256_file
+from mgat.data.leakage import check_features
 from mgat.data.registry import dataset_info
 from mgat.errors import ConfigError, DataError
 from mgat.featurefile import load_features
-from mgat.io import ensure_writable, read_json, write_json_atomic, write_text_atomic
+from mgat.io import (
+    check_outputs,
+    ensure_writable,
+    read_json,
+    write_json_atomic,
+    write_text_atomic,
+)
 from mgat.metrics.bootstrap import paired_difference_ci
 from mgat.metrics.rank import rank_metrics, squared_euclidean
 from mgat.provenance import file_digest, write_provenance
@@ -86,6 +93,7 @@ def evaluate_split(
     max_rank: int = 50,
     ap: str = "noninterpolated",
     feature: str = "pooled",
+    allow_other_split: bool = False,
 ) -> dict[str, Any]:
     """Rank the gallery for every query of one features file and write the metrics JSON.
 
@@ -94,26 +102,17 @@ def evaluate_split(
     under the kit protocol of MARS and Market1501, which follows the kits. Both test features
     are scored (``features``); the record's metrics are those of ``feature``. ``per_query``
     keeps each query's AP and first-hit rank for the paired bootstrap of the aggregation.
+    Features of a model trained on another split are refused unless ``allow_other_split``
+    (``mgat.data.leakage``); the record's ``trained_on`` says how model and split relate.
     """
     if feature not in TEST_FEATURES:
         raise ConfigError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
+    check_outputs({"metrics output": out}, {"features file": features})
     ensure_writable(out)
     data = load_features(features)
     meta = data["meta"]
-    missing = [
-        f"{part}_features_{kind}"
-        for part in ("query", "gallery")
-        for kind in TEST_FEATURES
-        if f"{part}_features_{kind}" not in data
-    ]
-    if missing:
-        raise DataError(
-            f"features file {features} lacks {', '.join(missing)} (written by an older mgat); "
-            "delete it and extract it again (rule extract_features)"
-        )
-    in_query = data.get("gallery_in_query")
-    if in_query is None:  # a features file of one gallery
-        in_query = np.zeros(len(data["gallery_pids"]), dtype=bool)
+    check_features(meta, str(features), allow_other_split)
+    in_query = data["gallery_in_query"]
     distances = {
         kind: squared_euclidean(data[f"query_features_{kind}"], data[f"gallery_features_{kind}"])
         for kind in TEST_FEATURES
@@ -181,6 +180,7 @@ def evaluate_split(
         "ap": ap,
         "feature": feature,
         "sampling": meta["sampling"],
+        "trained_on": meta.get("trained_on"),
         **_reported(result),
         "valid_queries": int(result.num_valid),
         "num_queries": int(result.num_queries),

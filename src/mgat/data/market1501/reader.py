@@ -55,9 +55,24 @@ class Market1501(ReidDataset):
                 digest.update(f"{subset}/{path.name}\n".encode())
         return digest.hexdigest()
 
+    def _read_nonempty(self, subset: str) -> list[Item]:
+        """The images of ``subset``, refusing an empty folder: an empty query or gallery would
+        otherwise pass the splits (their persons are in the other test folder) and stop only
+        the rules after it."""
+        items = self._read(subset)
+        if not items:
+            folder = self.data_dir / subset
+            junk = " (only junk, person -1)" if any(folder.glob("*.jpg")) else ""
+            raise DataError(
+                f"{self.name}: {subset} folder {folder} holds no images{junk}; the dataset is "
+                f"incomplete, re-extract {RELEASE}.zip into {self.dataset_dir}"
+            )
+        return items
+
     def make_splits(self, seed: int = 0) -> dict[str, Any]:
-        train = sorted({it.pid for it in self._read("bounding_box_train")})
-        test = sorted({it.pid for it in self._read("query") + self._read("bounding_box_test")})
+        train_items, query, gallery = (self._read_nonempty(subset) for subset in _SUBSETS)
+        train = sorted({it.pid for it in train_items})
+        test = sorted({it.pid for it in query + gallery})
         return {
             "source": f"{RELEASE}/{{{','.join(_SUBSETS)}}} file names",
             "sha256": self._fingerprint(),

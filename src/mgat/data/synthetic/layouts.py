@@ -38,8 +38,8 @@ from mgat.data.synthetic.people import (
     render_person,
     walk,
 )
-from mgat.errors import ConfigError
-from mgat.io import dir_mode
+from mgat.errors import ConfigError, OutputError
+from mgat.io import dir_mode, output_errors
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,8 @@ def synthesize(
     video datasets (ignored for image datasets); ``split_file``: a split-file format the
     dataset's writer can add (prid2011: "json" or "mat"), or None. Defaults and limits come
     from the dataset's :class:`~mgat.data.info.SyntheticSpec`. Raises ConfigError for an
-    unknown dataset, an invalid value or an existing target.
+    unknown dataset, an invalid value or an existing target, OutputError when the folder cannot
+    be written (nothing of the dataset is left then).
     """
     info = dataset_info(dataset)
     limits = info.synthetic
@@ -197,22 +198,27 @@ def synthesize(
     write = load_object(info.writer_path)
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     target = out / info.folder
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file, not a folder; give the folder that will hold {target}")
     if target.exists():
         raise ConfigError(f"{target} exists; remove it first")
     ctx = Context(dataset=dataset, seed=seed, size=limits.size, ext=limits.ext)
     started = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{info.folder}-", dir=out))
-    try:
-        write(ctx, tmp, **params)
-        tmp.chmod(dir_mode())  # mkdtemp's 0700 would hide the dataset from the user's group
-        if target.exists():  # written meanwhile by someone else
-            raise ConfigError(f"{target} exists; remove it first")
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    # A full disk, a read-only folder or a file on the way is one line naming the dataset's
+    # folder; nothing of it is left (a killed run leaves only the hidden temporary folder).
+    with output_errors(target):
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{info.folder}-", dir=out))
+        try:
+            write(ctx, tmp, **params)
+            tmp.chmod(dir_mode())  # mkdtemp's 0700 would hide the dataset from the user's group
+            if target.exists():  # written meanwhile by someone else
+                raise ConfigError(f"{target} exists; remove it first")
+            os.rename(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     logger.info(
         "synthesised %s: %d images in %s (%.1f s)",
         dataset,
