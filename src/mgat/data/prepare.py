@@ -18,9 +18,9 @@ from typing import Any
 from mgat import __version__
 from mgat.data.fetch import download, safe_extract, verify_sha256
 from mgat.data.info import DatasetInfo
-from mgat.data.registry import dataset_class, dataset_info
+from mgat.data.registry import dataset_class, dataset_folder, dataset_info
 from mgat.errors import ConfigError, DataError
-from mgat.io import write_json_atomic
+from mgat.io import check_outputs, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,7 @@ def fingerprint_tree(folder: str | Path) -> tuple[int, str]:
 
 def write_manifest(dataset: str, root: str | Path, out: str | Path, source: str) -> dict[str, Any]:
     """Record what dataset was read from where, for the rules that depend on it."""
+    check_outputs({"manifest": out}, folders={"dataset folder": dataset_folder(dataset, root)})
     folder = dataset_info(dataset).folder
     dataset_class(dataset)(root)  # the layout must be valid before anything depends on it
     count, digest = fingerprint_tree(Path(root) / folder)

@@ -259,6 +259,10 @@ def aggregate_splits(
     its evaluation, features, model and splits digests, training settings and environments,
     and the dataset ``manifest``'s digest.
     """
+    check_outputs(
+        {"metrics JSON": out_json, "metrics CSV": out_csv, "provenance": out_provenance},
+        {**{f"evaluation {path}": path for path in evaluations}, "manifest": manifest},
+    )
     records = [
         read_json(path, "evaluation", "delete it and rerun (rule evaluate remakes it)")
         for path in evaluations
