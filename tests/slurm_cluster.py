@@ -5,11 +5,21 @@ MariaDB), as on a real cluster: ``sacct`` answers, for the tests and for the plu
 The node advertises two GPUs through GRES entries backed by ``/dev/null`` and ``/dev/zero``: jobs
 asking for ``--gpus=1`` are scheduled as on a GPU cluster and find no CUDA device inside.
 
-Configuration, state, database and logs live in one private folder. Commands started here find
-the cluster through ``SLURM_CONF``; jobs, whose environment the plugin strips of ``SLURM_*``
-variables, find it through slurmd's configless cache (``/run/slurm/conf``), so nothing under
-``/etc/slurm`` is written. Every daemon this module starts is recorded by its process id and
-stopped by it, and only those.
+Configuration (``<folder>/etc``), state, database and logs live in one private folder. Commands
+started here, and the controller and accounting daemons, find the cluster through ``SLURM_CONF``.
+Jobs cannot: inside each job the Snakemake SLURM plugin runs ``srun`` with every ``SLURM_*``
+variable removed but the job's identity, so that ``srun`` reads the default path,
+``/etc/slurm/slurm.conf``, and only where that file is missing a configless cache. On a host with
+its own file there (a login node, a machine where another cluster was started) the jobs would ask
+that file's controller and fail: "Unable to contact slurm controller". So slurmd, and with it
+every job it starts, runs in a private mount namespace (``unshare --mount``) where the cluster's
+``etc`` folder is bind-mounted over ``/etc/slurm``: the jobs read the cluster's configuration at
+the default path, as on a real node, whatever the host has there. The mount is seen by slurmd's
+process tree alone and ends with it; nothing on the host is written, in ``/etc/slurm`` or
+``/run/slurm``. ``LocalSlurm(host_conf=...)`` first mounts a foreign ``slurm.conf`` there,
+beneath the cluster's, as a host's own would be: the tests run so, and fail should jobs read it.
+Every daemon this module starts is recorded by its process id and stopped by it, and only those;
+a job's process left behind is found by its mount namespace, slurmd's, and killed at stop.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -28,7 +39,8 @@ PACKAGES = ["munge", "slurm-wlm", "slurmctld", "slurmd", "slurm-client", "slurmd
 PACKAGES += ["mariadb-server"]
 COMMANDS = ["munged", "slurmctld", "slurmd", "slurmdbd", "sbatch", "mariadbd"]
 MUNGE_PIDFILE = Path("/run/munge/munged.pid")
-CONF_CACHE_LINK = Path("/run/slurm/conf")  # slurmd's pointer to its configless cache
+#: Where SLURM clients without SLURM_CONF look for slurm.conf (Debian's compiled-in default).
+DEFAULT_CONF_DIR = Path("/etc/slurm")
 #: Stand-ins for GPU device files: the node advertises one GPU per file, so two GPU jobs can run
 #: side by side on its 2 cores, each with CUDA_VISIBLE_DEVICES set and no CUDA device inside.
 GPU_FILES = ("/dev/null", "/dev/zero")
@@ -45,6 +57,9 @@ def can_run_here() -> str | None:
         return "needs root (apt-get, munged, slurmd)"
     if not all(shutil.which(c) for c in COMMANDS) and not shutil.which("apt-get"):
         return "SLURM is not installed and there is no apt-get to install it"
+    namespace = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True)
+    if namespace.returncode != 0:
+        return f"needs a mount namespace for slurmd: unshare --mount: {namespace.stderr.strip()}"
     return None
 
 
@@ -97,12 +112,19 @@ def pid_alive(pid: int) -> bool:
 class LocalSlurm:
     """Start with :meth:`start`, stop with :meth:`stop` (or use :func:`running_cluster`)."""
 
-    def __init__(self, folder: Path, partition: str = "mgat-test") -> None:
+    def __init__(
+        self, folder: Path, partition: str = "mgat-test", host_conf: str | None = None
+    ) -> None:
+        """``host_conf``: a slurm.conf to show slurmd's process tree at the default path,
+        beneath the cluster's own, as a host's configuration would be (tests only)."""
         self.folder = folder
         self.partition = partition
+        self.host_conf = host_conf
         self.node = socket.gethostname().split(".")[0]
-        self.conf = folder / "slurm.conf"
+        self.etc = folder / "etc"  # mounted over /etc/slurm for slurmd and its jobs
+        self.conf = self.etc / "slurm.conf"
         self.started: list[tuple[str, int]] = []  # (daemon, pid), in start order
+        self.namespace: str | None = None  # slurmd's mount namespace, where every job runs
         self.ports = {name: free_port() for name in ("ctld", "slurmd", "dbd", "db")}
         self.db_password = secrets.token_hex(12)
 
@@ -121,10 +143,10 @@ class LocalSlurm:
 
     def start(self) -> None:
         install_packages()
-        if CONF_CACHE_LINK.is_symlink() and not CONF_CACHE_LINK.exists():
-            CONF_CACHE_LINK.unlink()  # left by a run that was killed before it could clean up
+        if not DEFAULT_CONF_DIR.is_dir():  # Debian's slurm-client and slurmd packages make it
+            raise ClusterError(f"no {DEFAULT_CONF_DIR} to mount the cluster's configuration on")
         self.folder.mkdir(parents=True, exist_ok=True)
-        for sub in ("state", "spool", "db"):
+        for sub in ("etc", "state", "spool", "db"):
             (self.folder / sub).mkdir(exist_ok=True)
         self._start_munge()
         self._start_mariadb()
@@ -135,13 +157,30 @@ class LocalSlurm:
         self.run("sacctmgr", "-i", "add", "cluster", "mgattest")
         self._start_daemon("slurmctld", self.folder / "slurmctld.pid", "slurmctld")
         wait_for("slurmctld", lambda: "UP" in self.run("scontrol", "ping", check=False).stdout)
-        # Configless: slurmd fetches the configuration from slurmctld and caches it where the
-        # job's own srun finds it (/run/slurm/conf), since jobs do not inherit SLURM_CONF.
-        self._start_daemon(
-            "slurmd", self.folder / "slurmd.pid", "env", "-u", "SLURM_CONF", "slurmd",
-            "--conf-server", f"127.0.0.1:{self.ports['ctld']}",
-        )  # fmt: skip
+        self._start_slurmd()
         wait_for("the node to be idle", self._node_idle)
+
+    def _start_slurmd(self) -> None:
+        """slurmd in a private mount namespace where /etc/slurm is the cluster's ``etc`` folder:
+        its jobs inherit the namespace, and their srun, stripped of SLURM_CONF by the plugin,
+        reads the cluster's configuration at the default path instead of the host's."""
+        layers = [self.etc]
+        if self.host_conf is not None:
+            host = self.folder / "host-etc"
+            host.mkdir(exist_ok=True)
+            (host / "slurm.conf").write_text(self.host_conf)
+            layers.insert(0, host)  # beneath the cluster's, where a host's own file would be
+        mounts = [f"mount --bind {shlex.quote(str(d))} {DEFAULT_CONF_DIR}" for d in layers]
+        script = " && ".join([*mounts, 'exec "$@"'])
+        self._start_daemon(
+            "slurmd", self.folder / "slurmd.pid",
+            "unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh",
+            "slurmd",
+        )  # fmt: skip
+        namespace = os.readlink(f"/proc/{self.started[-1][1]}/ns/mnt")
+        if namespace == os.readlink("/proc/self/ns/mnt"):  # never sweep the host's at stop
+            raise ClusterError("slurmd did not get a mount namespace of its own")
+        self.namespace = namespace
 
     def _node_idle(self) -> bool:
         out = self.run("sinfo", "-h", "-N", "-o", "%T", check=False).stdout.split()
@@ -214,7 +253,7 @@ class LocalSlurm:
         node_line = " ".join(
             part for part in node_line.split() if not part.startswith(("NodeName=", "UpTime="))
         )
-        f = self.folder
+        f, etc = self.folder, self.etc
         self.conf.write_text(
             f"""ClusterName=mgattest
 SlurmctldHost={self.node}(127.0.0.1)
@@ -238,7 +277,6 @@ SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
 MinJobAge=600
 KillWait=5
-SlurmctldParameters=enable_configless
 StateSaveLocation={f / "state"}
 SlurmdSpoolDir={f / "spool"}
 SlurmctldPidFile={f / "slurmctld.pid"}
@@ -252,8 +290,8 @@ PartitionName={self.partition} Nodes=ALL Default=NO MaxTime=INFINITE State=UP
 """
         )
         gpus = "".join(f"NodeName={self.node} Name=gpu File={file}\n" for file in GPU_FILES)
-        (f / "gres.conf").write_text(f"AutoDetect=off\n{gpus}")
-        dbd = f / "slurmdbd.conf"
+        (etc / "gres.conf").write_text(f"AutoDetect=off\n{gpus}")
+        dbd = etc / "slurmdbd.conf"
         dbd.write_text(
             f"""AuthType=auth/munge
 DbdHost=localhost
@@ -290,7 +328,20 @@ StorageLoc=slurm_acct_db
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         self.started.clear()
-        if CONF_CACHE_LINK.is_symlink() and str(CONF_CACHE_LINK.readlink()).startswith(
-            str(self.folder)
-        ):
-            CONF_CACHE_LINK.unlink()
+        # A job's process that outlives its parent escapes proctrack/linuxproc (seen: a cancelled
+        # job's snakemake, which ignores SIGTERM, reparented to init), but not the namespace.
+        for pid in self._namespace_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.namespace = None
+
+    def _namespace_pids(self) -> list[int]:
+        """The processes left in slurmd's mount namespace: the cluster's own, and only those."""
+        if self.namespace is None:
+            return []
+        pids = []
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):  # not a process, or one that just ended
+                if entry.name.isdigit() and os.readlink(entry / "ns" / "mnt") == self.namespace:
+                    pids.append(int(entry.name))
+        return pids

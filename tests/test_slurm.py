@@ -4,11 +4,13 @@ A reduced demo (Market1501 and one split of iLIDS-VID) runs through ``--profile 
 while one training job is cancelled with ``scancel`` after its first epoch checkpoint; the
 profile's retry must resume it, and every metric must equal a local run's of the same config.
 The cluster (tests/slurm_cluster.py) needs root; CI sets MGAT_REQUIRE_SLURM=1 so that it fails
-rather than skips when it cannot start one.
+rather than skips when it cannot start one. Its node shows a foreign slurm.conf at the default
+path, as a login node or a machine with another cluster would: the jobs must not read it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from slurm_cluster import LocalSlurm, can_run_here
+from slurm_cluster import LocalSlurm, can_run_here, wait_for
 
 pytestmark = pytest.mark.slurm
 
@@ -55,6 +57,16 @@ DATASETS, MODELS = ("ilidsvid", "market1501"), ("baseline", "finetune", "mgat", 
 SUBMITTED = {f"rule_train_{model}/{d}_0" for model in MODELS for d in DATASETS}
 SUBMITTED |= {f"rule_extract_features/{d}_0_{model}" for model in MODELS for d in DATASETS}
 CANCELLED = ("train_baseline", "market1501")  # the job cancelled mid-training
+#: The host's own configuration, shown to the node's jobs beneath the test cluster's: a controller
+#: that does not exist, as on a machine configured for another cluster.
+FOREIGN_CONF = """\
+ClusterName=other
+SlurmctldHost=nowhere(127.0.0.9)
+AuthType=auth/munge
+NodeName=nowhere NodeAddr=127.0.0.9 CPUs=1 State=UNKNOWN
+PartitionName=other Nodes=ALL Default=YES State=UP
+"""
+PROBE_JOB = "host-conf-probe"  # a job of the test's own, left out of the workflow's records
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +76,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
         if os.environ.get("MGAT_REQUIRE_SLURM") == "1":
             pytest.fail(f"cannot start a local SLURM cluster: {reason}")
         pytest.skip(f"cannot start a local SLURM cluster: {reason}")
-    slurm = LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    slurm = LocalSlurm(tmp_path_factory.mktemp("slurm"), host_conf=FOREIGN_CONF)
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # a killed test run still stops its daemons (finally below)
@@ -100,9 +112,10 @@ def snakemake_env(cluster: LocalSlurm, plugin_path: str) -> dict[str, str]:
 
 def sacct(cluster: LocalSlurm) -> dict[str, dict[str, str]]:
     """Every allocation this cluster ran: job id -> partition, state, allocated TRES."""
-    fields = "JobID,Partition,State,AllocTRES"
+    fields = "JobID,Partition,State,AllocTRES,JobName"
     out = cluster.run("sacct", "-X", "-n", "-P", "-a", "-S", "2000-01-01", "-o", fields).stdout
     rows = [line.split("|") for line in out.splitlines() if line]
+    rows = [r for r in rows if r[4] != PROBE_JOB]
     return {r[0]: {"partition": r[1], "state": r[2].split()[0], "tres": r[3]} for r in rows}
 
 
@@ -112,7 +125,9 @@ def cancel_after_first_checkpoint(cluster: LocalSlurm, workdir: Path, run: subpr
     checkpoint = workdir / "out" / "scratch" / dataset / "split0" / "baseline" / "checkpoint.pt"
     deadline = time.monotonic() + 300
     while not checkpoint.exists():
-        assert run.poll() is None and time.monotonic() < deadline, "no checkpoint to cancel at"
+        if run.poll() is not None or time.monotonic() > deadline:
+            log = (workdir / "snakemake.log").read_text()[-3000:]
+            pytest.fail(f"no checkpoint to cancel at; snakemake's log ends:\n{log}")
         time.sleep(0.1)
     jobs = cluster.run("squeue", "-h", "-o", "%i %k").stdout.splitlines()
     ids = [line.split()[0] for line in jobs if f"rule_{rule}_" in line and dataset in line]
@@ -143,7 +158,8 @@ def runs(cluster: LocalSlurm, plugin_path: str, tmp_path_factory: pytest.TempPat
             cancelled = cancel_after_first_checkpoint(cluster, remote, run)
             returncode = run.wait(timeout=TIMEOUT_S + 30)
         except BaseException:
-            os.killpg(run.pid, signal.SIGKILL)  # snakemake ignores SIGTERM while it polls
+            with contextlib.suppress(ProcessLookupError):  # unless it has ended already
+                os.killpg(run.pid, signal.SIGKILL)  # snakemake ignores SIGTERM while it polls
             run.wait()
             raise
     slurm_seconds = time.monotonic() - started
@@ -163,6 +179,25 @@ def runs(cluster: LocalSlurm, plugin_path: str, tmp_path_factory: pytest.TempPat
         "cancelled": cancelled,
         "sacct": sacct(cluster),
     }
+
+
+def test_a_job_step_reads_the_cluster_config_not_the_hosts(
+    cluster: LocalSlurm, tmp_path: Path
+) -> None:
+    """Inside a job, the plugin runs srun with no SLURM_* variable but the job's identity: no
+    SLURM_CONF, so srun reads the default path, where the node must show the cluster's config."""
+    strip = (
+        'for v in $(env | sed -n "s/^\\(SLURM_[A-Z0-9_]*\\)=.*/\\1/p"); do '
+        'case $v in SLURM_JOB_ID|SLURM_JOBID) ;; *) unset "$v" ;; esac; done'
+    )
+    step = "srun -n1 sh -c 'grep ^ClusterName= /etc/slurm/slurm.conf'"
+    log = tmp_path / "job.log"
+    job = cluster.run(
+        "sbatch", "--parsable", "-J", PROBE_JOB, "-p", cluster.partition, "-t", "1",
+        "-o", str(log), "--wrap", f"{strip}; {step}",
+    ).stdout.strip()  # fmt: skip
+    wait_for("the job to end", lambda: not cluster.run("squeue", "-h", "-j", job).stdout.strip())
+    assert log.read_text().strip() == "ClusterName=mgattest", log.read_text()
 
 
 def test_profile_resolves_by_name_from_the_repository(
