@@ -24,9 +24,8 @@ import scipy.io
 
 from mgat.cli import main
 from mgat.data.splits import write_splits
-from tests.conftest import build_ilidsvid, build_market, build_mars, build_prid
+from tests.helpers import REPO, build_ilidsvid, build_market, build_mars, build_prid
 
-REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 
@@ -243,7 +242,7 @@ def _ilidsvid_model(tmp: Path, split: int) -> tuple[Path, Path, Path]:
     """iLIDS-VID with its splits, and a (untrained) model recorded as trained on ``split``."""
     import torch
 
-    from mgat.data.fetch import sha256_file
+    from mgat.digest import sha256_file
     from mgat.models import ReidNet
     from mgat.models.saved import model_record
 

@@ -28,6 +28,7 @@ from mgat.engine.stages import build_optimizer
 from mgat.models import ReidNet
 from mgat.models.saved import load_reid_model, load_saved_model
 from mgat.vocabulary import MOVEMENT_COLUMNS
+from tests.helpers import REPO
 
 TINY = {
     "backbone": "resnet18",
@@ -49,7 +50,7 @@ def market(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def paper_settings(stage: str) -> StageSettings:
-    config = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     train = config["train"]
     if stage == "baseline":
         values = dict(train["baseline"])

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import workflow_copy
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO, workflow_copy
+
 SCRIPTS = REPO / "workflow" / "scripts"
 SRC = REPO / "src"
 BOOTSTRAP = 'sys.path.insert(0, f"{snakemake.scriptdir}/../../src")'

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import torch
 
-from mgat.data.fetch import sha256_file
 from mgat.data.splits import write_splits
 from mgat.data.synthetic import synthesize
+from mgat.digest import sha256_file
 from mgat.engine import StageSettings, train_stage
 from mgat.errors import ConfigError, DataError
 from mgat.featurefile import load_features

@@ -16,7 +16,7 @@ from mgat.data.synthetic import synthesize
 from mgat.errors import DataError
 from mgat.featurefile import FEATURE_ARRAYS, load_features, write_features
 from mgat.io import atomic_path, save_npz_atomic, write_json_atomic, write_text_atomic
-from tests.conftest import one_error_line, run_on_tmpfs
+from tests.helpers import one_error_line, run_on_tmpfs
 
 
 @pytest.fixture(params=[0o002, 0o022, 0o077], ids=["group-writable", "default", "private"])

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mgat.data.fetch import sha256_file
 from mgat.data.prepare import prepare_dataset, write_manifest
+from mgat.digest import sha256_file
 from mgat.errors import ConfigError, DataError
-from tests.conftest import build_ilidsvid, build_market, build_mars
+from tests.helpers import build_ilidsvid, build_market, build_mars
 
 
 def make_tar(src: Path, out: Path) -> Path:
@@ -109,7 +109,7 @@ def test_market_zip_and_mars_parts(tmp_path: Path) -> None:
 
 
 def test_prid_archive_without_top_folder_is_nested(tmp_path: Path) -> None:
-    from tests.conftest import build_prid
+    from tests.helpers import build_prid
 
     source = build_prid(tmp_path / "p") / "prid2011" / "prid_2011"
     zipped = make_zip(source, tmp_path / "prid_2011.zip")  # holds multi_shot/ at the top

@@ -11,7 +11,7 @@ from mgat.data import open_dataset
 from mgat.data.splits import load_split, make_splits, select_split, write_splits
 from mgat.data.summary import count_items, summarize
 from mgat.errors import ConfigError, DataError
-from tests.conftest import build_ilidsvid, build_market, build_mars, build_prid
+from tests.helpers import build_ilidsvid, build_market, build_mars, build_prid
 
 
 def load(name: str, root: Path, split: int = 0, protocol: str = "torchreid"):

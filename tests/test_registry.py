@@ -20,8 +20,8 @@ from mgat.cli import main
 from mgat.data import registry
 from mgat.data.info import DatasetInfo
 from mgat.errors import ConfigError
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "adding-a-dataset.md"
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 BLOCK = re.compile(r"```python\n# file: src/mgat/data/(toyreid/\w+\.py)\n(.*?)```", re.DOTALL)

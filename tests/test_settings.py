@@ -13,8 +13,8 @@ import yaml
 from mgat.cli import main
 from mgat.engine.settings import StageSettings
 from mgat.errors import ConfigError
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BASE = {"epochs": 1, "lr_backbone": 0.1, "lr_head": 0.1, "lr_step": 1}
 FIELDS = [f.name for f in dataclasses.fields(StageSettings)]
 

@@ -24,9 +24,10 @@ import pytest
 import torch
 from slurm_cluster import LocalSlurm, can_run_here, wait_for
 
+from tests.helpers import REPO
+
 pytestmark = pytest.mark.slurm
 
-REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 PROFILE = REPO / "profiles" / "slurm"
 TIMEOUT_S = 900  # the plugin waits forever when its status command fails: never let it

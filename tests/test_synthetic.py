@@ -15,7 +15,7 @@ from PIL import Image
 
 from mgat.data.synthetic import layouts, synthesize
 from mgat.errors import ConfigError, OutputError
-from tests.conftest import one_error_line, run_on_tmpfs
+from tests.helpers import one_error_line, run_on_tmpfs
 
 MARKET_NAME = re.compile(r"^(-1|\d{4})_c([1-6])s([1-6])_(\d{6})_(\d{2})\.jpg$")
 MARS_NAME = re.compile(r"^(00-1|\d{4})C([1-6])T(\d{4})F(\d{3})\.jpg$")

@@ -11,21 +11,23 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import torchvision
-from conftest import (
+
+from mgat.data.summary import summarize
+from mgat.models.pretrained import IMAGENET_URLS
+from tests.helpers import (
+    REPO,
     HttpServer,
     closed_port_url,
     md_tables,
+    md_text,
     serve_as_torchvision_file,
     workflow_copy,
 )
 
-from mgat.data.summary import summarize
-from mgat.models.pretrained import IMAGENET_URLS
-
-REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 DATASETS = ("ilidsvid", "prid2011", "mars", "market1501")
 MINUS = "\u2212"
@@ -68,9 +70,9 @@ def test_demo_renders_every_table_and_figure(demo_run: Path) -> None:
                 ci = view[pair]["top1"]
                 assert ci["low"] <= ci["estimate"] <= ci["high"], (name, pair)
         # Every stage logged how far it moved the network, and stage 2 its attention.
-        log = (out / name / "split0" / "mgat" / "train_log.csv").read_text().splitlines()
+        log = pd.read_csv(out / name / "split0" / "mgat" / "train_log.csv")
         for column in ("move_trunk", "move_head", "bn_mean_shift_head", "row_sum"):
-            assert column in log[0].split(","), column
+            assert column in log.columns, column
     # Tables 2-5: this run's four models and MGAT's differences with their intervals.
     for number in range(2, 6):
         (table,) = md_tables((out / "tables" / f"table{number}.md").read_text())
@@ -84,7 +86,7 @@ def test_demo_renders_every_table_and_figure(demo_run: Path) -> None:
     # Every table names its provenance record, which traces each run to its model and data.
     for number in range(1, 6):
         md = (out / "tables" / f"table{number}.md").read_text()
-        assert f"table{number}.provenance.json" in md
+        assert f"table{number}.provenance.json" in md_text(md)
         record = json.loads((out / "tables" / f"table{number}.provenance.json").read_text())
         assert set(record["outputs"]) == {"md", "csv", "tex"} and record["sources"]
         run = record["sources"][0]["runs"][0]["made_from"]["extraction"]
@@ -510,8 +512,51 @@ def test_schema_enums_are_the_vocabulary() -> None:
         assert graph[key]["enum"] == list(expected), key
         assert grid[key]["items"]["enum"] == list(expected), key
         assert listed[key]["enum"] == list(expected), key
-    assert sweep["stages"]["items"]["enum"] == [
-        s for s in vocabulary.GRAPH_STAGES if s != vocabulary.CONTROL
-    ]
+    assert sweep["stages"]["items"]["enum"] == list(vocabulary.SWEEP_STAGES)
     evaluation = schema["properties"]["evaluation"]["properties"]
-    assert evaluation["feature"]["enum"] == list(vocabulary.TEST_FEATURES)
+    choices = {
+        "feature": (vocabulary.TEST_FEATURES, vocabulary.DEFAULT_FEATURE),
+        "mars_gallery": (vocabulary.PROTOCOLS, vocabulary.DEFAULT_PROTOCOL),
+        "ap": (vocabulary.AP_FORMS, vocabulary.DEFAULT_AP),
+        "sampling": (vocabulary.SAMPLINGS, vocabulary.DEFAULT_SAMPLING),
+    }
+    for key, (names_of_key, default) in choices.items():
+        assert evaluation[key]["enum"] == list(names_of_key), key
+        assert evaluation[key]["default"] == default, key
+    for key, default in (
+        ("seq_len", vocabulary.DEFAULT_SEQ_LEN),
+        ("batch_size", vocabulary.DEFAULT_BATCH_SIZE),
+        ("max_rank", vocabulary.DEFAULT_MAX_RANK),
+    ):
+        assert evaluation[key]["default"] == default, key
+
+
+def test_the_command_line_offers_the_vocabulary() -> None:
+    """The mgat command's choices and defaults are the vocabulary's: one home for each list."""
+    import argparse
+
+    from mgat import vocabulary
+    from mgat.cli import build_parser
+
+    def options(command: str) -> dict[str, argparse.Action]:
+        sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+        return {a.dest: a for a in sub.choices[command]._actions}
+
+    extract, evaluate = options("extract"), options("evaluate")
+    train = options("train")
+    assert tuple(train["stage"].choices) == vocabulary.STAGES
+    assert tuple(extract["protocol"].choices) == vocabulary.PROTOCOLS
+    assert tuple(extract["sampling"].choices) == vocabulary.SAMPLINGS
+    assert tuple(evaluate["ap"].choices) == vocabulary.AP_FORMS
+    assert tuple(evaluate["feature"].choices) == vocabulary.TEST_FEATURES
+    defaults = [
+        (extract, "protocol", vocabulary.DEFAULT_PROTOCOL),
+        (extract, "sampling", vocabulary.DEFAULT_SAMPLING),
+        (extract, "seq_len", vocabulary.DEFAULT_SEQ_LEN),
+        (extract, "batch_size", vocabulary.DEFAULT_BATCH_SIZE),
+        (evaluate, "ap", vocabulary.DEFAULT_AP),
+        (evaluate, "feature", vocabulary.DEFAULT_FEATURE),
+        (evaluate, "max_rank", vocabulary.DEFAULT_MAX_RANK),
+    ]
+    for actions, dest, default in defaults:
+        assert actions[dest].default == default, dest

@@ -13,7 +13,21 @@ from mgat.errors import ConfigError, MgatError
 from mgat.io import check_outputs
 from mgat.jobs import configure_logging
 from mgat.runtime import add_runtime_options
-from mgat.vocabulary import STAGES, TEST_FEATURES
+from mgat.vocabulary import (
+    AP_FORMS,
+    BASELINE,
+    DEFAULT_AP,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_FEATURE,
+    DEFAULT_MAX_RANK,
+    DEFAULT_PROTOCOL,
+    DEFAULT_SAMPLING,
+    DEFAULT_SEQ_LEN,
+    PROTOCOLS,
+    SAMPLINGS,
+    STAGES,
+    TEST_FEATURES,
+)
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -212,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("dataset", choices=datasets)
     summary.add_argument("--root", required=True, help="folder that holds the dataset's folder")
     summary.add_argument("--split", type=_count(0), default=0)
-    summary.add_argument("--protocol", choices=["torchreid", "official"], default="torchreid")
+    summary.add_argument("--protocol", choices=PROTOCOLS, default=DEFAULT_PROTOCOL)
     summary.add_argument("--splits", help="splits file (default: derive from the official files)")
     summary.add_argument("--seed", type=int, default=0, help="seed of derived PRID2011 splits")
     summary.set_defaults(func=_summary)
@@ -273,13 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--splits", required=True, help="the dataset's splits file")
     extract.add_argument("--split", type=_count(0), default=0)
     extract.add_argument("--out", required=True, help="features file (.npz) to write")
-    extract.add_argument("--protocol", choices=["torchreid", "official"], default="torchreid")
+    extract.add_argument("--protocol", choices=PROTOCOLS, default=DEFAULT_PROTOCOL)
     size_help = "input size in pixels; default: the size the model was trained at"
     extract.add_argument("--height", type=_count(16), help=size_help)
     extract.add_argument("--width", type=_count(16), help=size_help)
-    extract.add_argument("--sampling", choices=["evenly", "all"], default="evenly")
-    extract.add_argument("--seq-len", type=_count(1), default=15)
-    extract.add_argument("--batch-size", type=_count(1), default=256)
+    extract.add_argument("--sampling", choices=SAMPLINGS, default=DEFAULT_SAMPLING)
+    extract.add_argument("--seq-len", type=_count(1), default=DEFAULT_SEQ_LEN)
+    extract.add_argument("--batch-size", type=_count(1), default=DEFAULT_BATCH_SIZE)
     extract.add_argument("--device", default="auto")
     extract.add_argument("--threads", type=_count(1), default=1)
     extract.add_argument("--allow-other-split", action="store_true", help=LEAK_HELP)
@@ -289,14 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("features", help="a features file written by mgat extract")
     evaluate.add_argument("--out", required=True, help="metrics JSON to write")
     evaluate.add_argument(
-        "--model", choices=STAGES, default="baseline", help="name recorded in the metrics"
+        "--model", choices=STAGES, default=BASELINE, help="name recorded in the metrics"
     )
+    evaluate.add_argument("--ap", choices=AP_FORMS, default=DEFAULT_AP)
+    evaluate.add_argument("--max-rank", type=_count(1), default=DEFAULT_MAX_RANK)
     evaluate.add_argument(
-        "--ap", choices=["noninterpolated", "trapezoid"], default="noninterpolated"
-    )
-    evaluate.add_argument("--max-rank", type=_count(1), default=50)
-    evaluate.add_argument(
-        "--feature", choices=TEST_FEATURES, default="pooled", help="the test feature reported"
+        "--feature", choices=TEST_FEATURES, default=DEFAULT_FEATURE, help="the reported feature"
     )
     evaluate.add_argument("--allow-other-split", action="store_true", help=LEAK_HELP)
     evaluate.set_defaults(func=_evaluate)

@@ -30,31 +30,40 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from mgat.data.base import DatasetSplit, Item
-from mgat.data.fetch import sha256_file
 from mgat.data.frames import FrameDataset
 from mgat.data.leakage import SAME_SPLIT, trained_on
 from mgat.data.registry import dataset_folder, dataset_info
 from mgat.data.splits import load_split
 from mgat.data.transforms import model_input, test_transform
+from mgat.digest import sha256_file
 from mgat.engine.device import autocast, loader_workers, memory_format, resolve_device
 from mgat.errors import ConfigError
 from mgat.featurefile import write_features
 from mgat.io import check_outputs, ensure_writable
 from mgat.metrics import calinski_harabasz
+from mgat.models.reid import ReidNet
 from mgat.models.saved import load_saved_model
 from mgat.provenance import device_name, environment
-from mgat.vocabulary import TEST_FEATURES
+from mgat.vocabulary import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_FEATURE,
+    DEFAULT_PROTOCOL,
+    DEFAULT_SAMPLING,
+    DEFAULT_SEQ_LEN,
+    SAMPLINGS,
+    TEST_FEATURES,
+)
 
 log = logging.getLogger(__name__)
-
-SAMPLING = ("evenly", "all")
 
 
 def _first_path(item: Item) -> str:
     return item.paths if isinstance(item.paths, str) else item.paths[0]
 
 
-def select_frames(num_frames: int, sampling: str = "evenly", seq_len: int = 15) -> np.ndarray:
+def select_frames(
+    num_frames: int, sampling: str = DEFAULT_SAMPLING, seq_len: int = DEFAULT_SEQ_LEN
+) -> np.ndarray:
     """Indices of the frames that represent a tracklet of ``num_frames`` frames at test time.
 
     ``evenly``: ``seq_len`` frames at a regular stride over the first multiple of ``seq_len``
@@ -64,7 +73,7 @@ def select_frames(num_frames: int, sampling: str = "evenly", seq_len: int = 15) 
     if sampling == "all":
         return np.arange(num_frames)
     if sampling != "evenly":
-        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
+        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLINGS}")
     if num_frames >= seq_len:
         usable = num_frames - num_frames % seq_len
         return np.arange(0, usable, usable // seq_len)
@@ -105,7 +114,7 @@ class FrameFeatures(NamedTuple):
     frames_per_s: float | None  # in steady state (see frame_features); None: too few batches
 
 
-def _both_features(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+def _both_features(model: ReidNet, images: torch.Tensor) -> torch.Tensor:
     """[N, 2, d]: each image's pooled and post-BN feature (TEST_FEATURES order), one pass."""
     pooled = model.embed(images)
     return torch.stack([pooled, model.bn(pooled)], dim=1).float()
@@ -113,7 +122,7 @@ def _both_features(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor
 
 @torch.no_grad()
 def frame_features(
-    model: torch.nn.Module,
+    model: ReidNet,
     paths: list[str],
     height: int,
     width: int,
@@ -189,8 +198,8 @@ def _sample_persons(pids: np.ndarray, persons: int, samples: int, seed: int) -> 
 
 def _check_options(sampling: str, numbers: dict[str, int]) -> None:
     """Refuse an unknown frame sampling or a count below one, before anything is loaded."""
-    if sampling not in SAMPLING:
-        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLING}")
+    if sampling not in SAMPLINGS:
+        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLINGS}")
     for name, value in numbers.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -199,7 +208,7 @@ def _check_options(sampling: str, numbers: dict[str, int]) -> None:
 class _Loaded(NamedTuple):
     """A trained model on its device and in its layout, and the input size to feed it."""
 
-    model: torch.nn.Module
+    model: ReidNet
     saved: dict[str, Any]
     device: torch.device
     layout: torch.memory_format
@@ -213,7 +222,7 @@ def _load_model(
     """The model in eval mode; ``height`` and ``width`` default to the size it was trained at."""
     model, saved = load_saved_model(model_path)
     layout = memory_format("auto", device)  # channels_last on CUDA
-    model = model.to(device=device, memory_format=layout).eval()
+    model = model.to(device=device).to(memory_format=layout).eval()
     trained = saved.get("settings") or {}
     height = int(trained.get("height", 256)) if height is None else height
     width = int(trained.get("width", 128)) if width is None else width
@@ -237,12 +246,12 @@ def extract_features(
     splits_file: str | Path,
     split: int,
     out: str | Path,
-    protocol: str = "torchreid",
+    protocol: str = DEFAULT_PROTOCOL,
     height: int | None = None,
     width: int | None = None,
-    sampling: str = "evenly",
-    seq_len: int = 15,
-    batch_size: int = 256,  # the CLI's and the schema's default too
+    sampling: str = DEFAULT_SAMPLING,
+    seq_len: int = DEFAULT_SEQ_LEN,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     device: str = "auto",
     threads: int = 1,
     run: int | None = None,
@@ -274,14 +283,23 @@ def extract_features(
     loaded = _load_model(model_path, target, height, width)
     splits_sha256 = sha256_file(splits_file)
     trained = trained_on(
-        loaded.saved, dataset=dataset, split=split, splits_sha256=splits_sha256,
-        what=f"model {model_path}", allow_other_split=allow_other_split,
-    )  # fmt: skip
+        loaded.saved,
+        dataset=dataset,
+        split=split,
+        splits_sha256=splits_sha256,
+        what=f"model {model_path}",
+        allow_other_split=allow_other_split,
+    )
     if trained["relation"] != SAME_SPLIT:
         log.warning(
             "%s (trained on split %s of %s) tested on split %d of %s: %s",
-            model_path, trained["split"], trained["dataset"], split, dataset, trained["relation"],
-        )  # fmt: skip
+            model_path,
+            trained["split"],
+            trained["dataset"],
+            split,
+            dataset,
+            trained["relation"],
+        )
     data = _test_sets(dataset, root, splits_file, split, protocol)
     workers = loader_workers(threads, target)
     query_firsts = {_first_path(it) for it in data.query}
@@ -294,9 +312,16 @@ def extract_features(
     for name, items in (("query", data.query), ("gallery", data.gallery)):
         paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
         frames, _rate = frame_features(
-            loaded.model, paths, loaded.height, loaded.width, batch_size, workers, target,
-            loaded.layout, f"{dataset} {name}",
-        )  # fmt: skip
+            loaded.model,
+            paths,
+            loaded.height,
+            loaded.width,
+            batch_size,
+            workers,
+            target,
+            loaded.layout,
+            f"{dataset} {name}",
+        )
         pids = np.asarray([it.pid for it in items], dtype=np.int64)
         arrays[f"{name}_pids"] = pids
         arrays[f"{name}_camids"] = np.asarray([it.camid for it in items], dtype=np.int64)
@@ -379,9 +404,9 @@ def figure4_frames(
     root: str | Path,
     splits_file: str | Path,
     split: int,
-    protocol: str = "torchreid",
-    sampling: str = "evenly",
-    seq_len: int = 15,
+    protocol: str = DEFAULT_PROTOCOL,
+    sampling: str = DEFAULT_SAMPLING,
+    seq_len: int = DEFAULT_SEQ_LEN,
     persons: int = 8,
     frames: int = 8,
 ) -> dict[str, Any]:
@@ -405,10 +430,16 @@ def figure4_frames(
             f"{sampling}, seq_len {seq_len}); lower evaluation.fig4_persons or fig4_samples"
         )
     return {
-        "dataset": dataset, "split": split, "protocol": protocol, "sampling": sampling,
-        "seq_len": seq_len, "persons": persons, "frames": frames,
-        "paths": [paths[r] for r in rows], "pids": pids[rows].tolist(),
-    }  # fmt: skip
+        "dataset": dataset,
+        "split": split,
+        "protocol": protocol,
+        "sampling": sampling,
+        "seq_len": seq_len,
+        "persons": persons,
+        "frames": frames,
+        "paths": [paths[r] for r in rows],
+        "pids": pids[rows].tolist(),
+    }
 
 
 def figure4_features(
@@ -417,7 +448,7 @@ def figure4_features(
     *,
     height: int | None = None,
     width: int | None = None,
-    feature: str = "pooled",
+    feature: str = DEFAULT_FEATURE,
     device: str = "auto",
     threads: int = 1,
 ) -> list[np.ndarray]:
@@ -433,9 +464,16 @@ def figure4_features(
     for model_path in model_paths:
         loaded = _load_model(model_path, target, height, width)
         run, _rate = frame_features(
-            loaded.model, chosen, loaded.height, loaded.width, max(len(chosen), 1), 0, target,
-            loaded.layout, f"{sample['dataset']} figure 4",
-        )  # fmt: skip
+            loaded.model,
+            chosen,
+            loaded.height,
+            loaded.width,
+            max(len(chosen), 1),
+            0,
+            target,
+            loaded.layout,
+            f"{sample['dataset']} figure 4",
+        )
         features.append(run[feature].numpy())
     return features
 

@@ -59,6 +59,9 @@ def recorded_threads(recorded: int, granted: int) -> int:
         logging.getLogger("mgat").warning(
             "Snakemake granted this job %d core(s) (--cores) but train.threads is %d: it runs "
             "%d threads as recorded, sharing the cores (give --cores %d to avoid it)",
-            granted, recorded, recorded, recorded,
-        )  # fmt: skip
+            granted,
+            recorded,
+            recorded,
+            recorded,
+        )
     return recorded

@@ -79,7 +79,7 @@ def environment(**extra: Any) -> dict[str, Any]:
 
 def file_digest(path: str | Path) -> dict[str, str]:
     """``{"path", "sha256"}`` of a file."""
-    from mgat.data.fetch import sha256_file
+    from mgat.digest import sha256_file
 
     return {"path": str(path), "sha256": sha256_file(path)}
 

@@ -18,10 +18,14 @@ COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 def add_runtime_options(parser: argparse.ArgumentParser) -> None:
     """``--memory-format`` and ``--compile``, as ``mgat train`` and the benchmarks take them."""
     parser.add_argument(
-        "--memory-format", choices=MEMORY_FORMATS, default="auto",
+        "--memory-format",
+        choices=MEMORY_FORMATS,
+        default="auto",
         help="auto: channels_last on CUDA, contiguous on the CPU (train.memory_format)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--compile", choices=COMPILE_MODES, default="none",
+        "--compile",
+        choices=COMPILE_MODES,
+        default="none",
         help="torch.compile the trunk on CUDA; reduce-overhead: CUDA graphs (train.compile)",
-    )  # fmt: skip
+    )

@@ -1,6 +1,8 @@
-"""The names of what the project computes, shared by the package, the command line, the workflow
-and the schema; importable with the standard library only, so the workflow reads them without
-torch (a test checks the schema's enums against them).
+"""The names and defaults of what the project computes, shared by the package, the command
+line, the workflow and the schema: each list and each default has its home here. Importable with
+the standard library only, so the workflow reads them without torch (tests check the schema's
+enums and defaults, the command line's choices and the README's configuration table against
+them).
 """
 
 from __future__ import annotations
@@ -10,9 +12,15 @@ BASELINE = "baseline"
 #: The control: stage 2 exactly as MGAT's (sampler, seed, schedule, BatchNorm, loss reduction,
 #: epochs) but without the graph, X' = X, and without the OF loss.
 CONTROL = "finetune"
+#: Stage 2 with the masked graph attention (the paper's method).
+MGAT = "mgat"
+#: Stage 2 with the conventional, unmasked graph attention (the paper's ablation).
+GAT = "gat"
 #: The stage-2 variants, each started from the stage-1 model: the control, MGAT, and the
 #: conventional GAT of the paper's ablation.
-GRAPH_STAGES = (CONTROL, "mgat", "gat")
+GRAPH_STAGES = (CONTROL, MGAT, GAT)
+#: The stage-2 variants a sweep can vary (the control reads no graph setting).
+SWEEP_STAGES = (MGAT, GAT)
 #: Every training stage, in the order the tables list them.
 STAGES = (BASELINE, *GRAPH_STAGES)
 
@@ -30,7 +38,24 @@ OF_LOSS_FORMS = ("mse", "l2")
 TEST_FEATURES = ("pooled", "bn")
 
 #: The model pairs whose differences carry a confidence interval: (model, reference).
-DIFFERENCES = (("mgat", CONTROL), ("mgat", BASELINE), ("mgat", "gat"))
+DIFFERENCES = ((MGAT, CONTROL), (MGAT, BASELINE), (MGAT, GAT))
+
+#: Gallery protocols: torchreid's (a query's own tracklet left out of the gallery) or the
+#: official kits' (MARS: every test tracklet in the gallery).
+PROTOCOLS = ("torchreid", "official")
+#: Forms of average precision: torchreid's mean precision at each hit, or the kits' trapezoid.
+AP_FORMS = ("noninterpolated", "trapezoid")
+#: Frames that represent a tracklet at test time: ``seq_len`` evenly spaced, or all.
+SAMPLINGS = ("evenly", "all")
+
+#: Defaults of the evaluation (the schema's, the command line's and the functions' own).
+DEFAULT_PROTOCOL = PROTOCOLS[0]
+DEFAULT_AP = AP_FORMS[0]
+DEFAULT_SAMPLING = SAMPLINGS[0]
+DEFAULT_SEQ_LEN = 15  # torchreid's test default
+DEFAULT_BATCH_SIZE = 256  # images per forward pass during extraction
+DEFAULT_MAX_RANK = 50  # the longest CMC curve kept
+DEFAULT_FEATURE = TEST_FEATURES[0]
 
 #: The parameters a sweep varies, in the order of its folders (M and K: persons x images).
 SWEEP_PARAMETERS = ("gamma", "features", "of_loss", "of_weight", "M", "K", "bn", "loss_reduction")

@@ -1,14 +1,13 @@
 # Everything in Python the rules need: config validation, wildcard constraints, input and params
 # helpers. Rule files only reference these by name.
 import itertools
-import re
-import runpy
 import sys
 from pathlib import Path
 
 import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import Paramspace, validate
+
 
 def _config_error_line(err):
     """The validator's finding as one line: the key's path and what is wrong with it."""
@@ -41,19 +40,23 @@ SRC = Path(workflow.basedir) / "src"
 
 
 def _package_facts():
-    """The dataset registry (mgat.data.registry) and the vocabulary (mgat.vocabulary) of this
-    checkout, read with the standard library only: Snakemake needs neither torch nor mgat
-    installed."""
+    """The package facts the workflow needs, read the one way, by importing this checkout's
+    torch-free modules: the dataset registry, the vocabulary, the version and the ImageNet URL
+    table. Snakemake needs neither torch nor mgat installed."""
     sys.path.insert(0, str(SRC))
     try:
+        import mgat
         from mgat import vocabulary
         from mgat.data import registry
+        from mgat.models import pretrained
     finally:
         sys.path.remove(str(SRC))
-    return registry, vocabulary
+    return registry, vocabulary, mgat.__version__, pretrained.IMAGENET_URLS
 
 
-DATASET_REGISTRY, VOCABULARY = _package_facts()
+# mgat's version is part of the training params, so a release that changes results reruns the
+# training (edits without a version bump need --forcerun).
+DATASET_REGISTRY, VOCABULARY, MGAT_VERSION, IMAGENET_URLS = _package_facts()
 REGISTRY = DATASET_REGISTRY.DATASETS
 # Splits per dataset (iLIDS-VID and PRID2011: 10; MARS and Market1501: one).
 NUM_SPLITS = {name: info.num_splits for name, info in REGISTRY.items()}
@@ -114,20 +117,17 @@ TRAIN = config["train"]
 # Stage 1, the control (stage 2 without the graph, unless train.graph.control is false), MGAT
 # and the GAT ablation.
 STAGES = tuple(
-    stage
-    for stage in VOCABULARY.STAGES
-    if stage != VOCABULARY.CONTROL or TRAIN["graph"]["control"]
+    stage for stage in VOCABULARY.STAGES if stage != VOCABULARY.CONTROL or TRAIN["graph"]["control"]
 )
 RESOURCES = config["resources"]
 
 
 def _imagenet_weights_file():
     """Where the fetch_weights rule puts the backbone's ImageNet weights (torchvision's own file
-    name, which carries its hash), or None when training starts from other weights. The URL table
-    is read without importing mgat, so Snakemake needs neither torch nor mgat installed."""
+    name, which carries its hash), or None when training starts from other weights."""
     if TRAIN["weights"].lower() != "imagenet":
         return None
-    urls = runpy.run_path(str(SRC / "mgat" / "models" / "pretrained.py"))["IMAGENET_URLS"]
+    urls = IMAGENET_URLS
     if TRAIN["backbone"] not in urls:
         sys.exit(
             f"invalid config: train.backbone: no ImageNet weights are known for "
@@ -143,16 +143,6 @@ def pretrained_weights(wildcards):
     """Stage 1's initial weights as an input: the fetched ImageNet file (ancient: its name pins
     its content, so a re-download must not retrain), or nothing."""
     return {"weights": ancient(IMAGENET_WEIGHTS)} if IMAGENET_WEIGHTS else {}
-
-
-def _package_version():
-    """mgat's version, read without importing it: part of the training params, so a release
-    that changes results reruns the training (edits without a version bump need --forcerun)."""
-    init = SRC / "mgat" / "__init__.py"
-    return re.search(r'__version__ = "([^"]+)"', init.read_text()).group(1)
-
-
-MGAT_VERSION = _package_version()
 
 
 def splits_of(dataset):
@@ -213,10 +203,16 @@ def graph_settings(wildcards):
     stage = dict(TRAIN["graph"])
     lr = stage.pop("lr")
     del stage["control"]  # which stages run, not how one trains
-    return _sorted({
-        **_common_settings(), "weights": "none", "lr_backbone": lr, "lr_head": lr, **stage,
-        "seed": run_seed(wildcards),
-    })
+    return _sorted(
+        {
+            **_common_settings(),
+            "weights": "none",
+            "lr_backbone": lr,
+            "lr_head": lr,
+            **stage,
+            "seed": run_seed(wildcards),
+        }
+    )
 
 
 # Settings the control does not read (it has no graph and no OF loss): left out of its params,
@@ -283,7 +279,9 @@ def table_metrics(wildcards):
 
 def table_provenance(wildcards):
     """The provenance records of those metrics, gathered into the table's own."""
-    return [path.replace("metrics.json", "metrics.provenance.json") for path in table_metrics(wildcards)]
+    return [
+        path.replace("metrics.json", "metrics.provenance.json") for path in table_metrics(wildcards)
+    ]
 
 
 # --- Ablation sweeps (workflow/rules/sweep.smk): stage 2 over a Snakemake parameter space ---
@@ -339,7 +337,10 @@ def sweep_splits(dataset):
 def sweep_setting(wildcards):
     """The StageSettings overrides of one setting, as plain Python values."""
     instance = SWEEP_SPACE.instance(wildcards)
-    return {SWEEP_FIELDS[key]: getattr(value, "item", lambda: value)() for key, value in instance.items()}
+    return {
+        SWEEP_FIELDS[key]: getattr(value, "item", lambda: value)()
+        for key, value in instance.items()
+    }
 
 
 def sweep_train_settings(wildcards):
@@ -373,11 +374,15 @@ def sweep_runs(wildcards):
     for stage in SWEEP["stages"]:
         for pattern, row in _sweep_rows():
             for split in sweep_splits(wildcards.dataset):
-                path = f"{RESULTS}/sweeps/{wildcards.dataset}/split{split}/{stage}/{pattern}/eval.json"
+                path = (
+                    f"{RESULTS}/sweeps/{wildcards.dataset}/split{split}/{stage}/{pattern}/eval.json"
+                )
                 control = None
                 if TRAIN["graph"]["control"]:
                     control = sweep_control_path(wildcards.dataset, split, row)
-                runs.append({"stage": stage, "setting": row, "evaluation": path, "control": control})
+                runs.append(
+                    {"stage": stage, "setting": row, "evaluation": path, "control": control}
+                )
     return runs
 
 
@@ -390,7 +395,10 @@ def sweep_evaluations(wildcards):
 
 def sweep_baseline(wildcards):
     """The baseline's evaluations of the sweep's splits: the line every setting is read against."""
-    return [f"{RESULTS}/{wildcards.dataset}/split{split}/baseline/eval.json" for split in sweep_splits(wildcards.dataset)]
+    return [
+        f"{RESULTS}/{wildcards.dataset}/split{split}/baseline/eval.json"
+        for split in sweep_splits(wildcards.dataset)
+    ]
 
 
 def hold_results_folder():

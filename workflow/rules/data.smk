@@ -7,19 +7,19 @@ if SYNTHETIC:
         output:
             root=directory(f"{RESULTS}/data/{{dataset}}"),
             manifest=f"{RESULTS}/data/{{dataset}}.manifest.json",
-        params:
-            options=synthetic_options,
-            seed=DATA["synthetic"]["seed"],
-        localrule: True
-        resources:
-            mem_mb=RESOURCES["data"]["mem_mb"],
-            runtime=RESOURCES["data"]["runtime"],
         log:
             f"{RESULTS}/logs/synthesize_dataset/{{dataset}}.log",
         benchmark:
             f"{RESULTS}/benchmarks/synthesize_dataset/{{dataset}}.tsv"
+        localrule: True
         conda:
             "../../envs/mgat.yaml"
+        resources:
+            mem_mb=RESOURCES["data"]["mem_mb"],
+            runtime=RESOURCES["data"]["runtime"],
+        params:
+            options=synthetic_options,
+            seed=DATA["synthetic"]["seed"],
         script:
             "../scripts/synthesize_dataset.py"
 
@@ -28,21 +28,21 @@ else:
     rule prepare_dataset:
         output:
             manifest=f"{RESULTS}/data/{{dataset}}.manifest.json",
+        log:
+            f"{RESULTS}/logs/prepare_dataset/{{dataset}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/prepare_dataset/{{dataset}}.tsv"
+        localrule: True
+        conda:
+            "../../envs/mgat.yaml"
+        resources:
+            mem_mb=RESOURCES["data"]["mem_mb"],
+            runtime=RESOURCES["data"]["runtime"],
         params:
             root=dataset_root,
             files=placed_files,
             sha256=known_checksums,
             url=download_url,
-        localrule: True
-        resources:
-            mem_mb=RESOURCES["data"]["mem_mb"],
-            runtime=RESOURCES["data"]["runtime"],
-        log:
-            f"{RESULTS}/logs/prepare_dataset/{{dataset}}.log",
-        benchmark:
-            f"{RESULTS}/benchmarks/prepare_dataset/{{dataset}}.tsv"
-        conda:
-            "../../envs/mgat.yaml"
         script:
             "../scripts/prepare_dataset.py"
 
@@ -52,15 +52,15 @@ if IMAGENET_WEIGHTS:
     rule fetch_weights:
         output:
             weights=IMAGENET_WEIGHTS,
-        params:
-            backbone=TRAIN["backbone"],
+        log:
+            f"{RESULTS}/logs/fetch_weights/{TRAIN['backbone']}.log",
         localrule: True
+        conda:
+            "../../envs/mgat.yaml"
         resources:
             mem_mb=RESOURCES["data"]["mem_mb"],
             runtime=RESOURCES["data"]["runtime"],
-        log:
-            f"{RESULTS}/logs/fetch_weights/{TRAIN['backbone']}.log",
-        conda:
-            "../../envs/mgat.yaml"
+        params:
+            backbone=TRAIN["backbone"],
         script:
             "../scripts/fetch_weights.py"

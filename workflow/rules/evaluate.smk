@@ -8,6 +8,17 @@ rule extract_features:
         splits=rules.make_splits.output.splits,
     output:
         features=f"{RESULTS}/{{dataset}}/split{{split}}/{{model}}/features.npz",
+    log:
+        f"{RESULTS}/logs/extract_features/{{dataset}}/split{{split}}/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/extract_features/{{dataset}}/split{{split}}/{{model}}.tsv"
+    conda:
+        "../../envs/mgat.yaml"
+    threads: TRAIN["threads"]
+    resources:
+        mem_mb=RESOURCES["extract"]["mem_mb"],
+        runtime=RESOURCES["extract"]["runtime"],
+        gpu=RESOURCES["extract"]["gpu"],
     params:
         root=dataset_root,
         data_split=data_split,
@@ -17,17 +28,6 @@ rule extract_features:
         sampling=EVALUATION["sampling"],
         seq_len=EVALUATION["seq_len"],
         mgat_version=MGAT_VERSION,
-    threads: TRAIN["threads"]
-    resources:
-        mem_mb=RESOURCES["extract"]["mem_mb"],
-        runtime=RESOURCES["extract"]["runtime"],
-        gpu=RESOURCES["extract"]["gpu"],
-    log:
-        f"{RESULTS}/logs/extract_features/{{dataset}}/split{{split}}/{{model}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/extract_features/{{dataset}}/split{{split}}/{{model}}.tsv"
-    conda:
-        "../../envs/mgat.yaml"
     script:
         "../scripts/extract_features.py"
 
@@ -37,22 +37,22 @@ rule evaluate:
         features=rules.extract_features.output.features,
     output:
         metrics=f"{RESULTS}/{{dataset}}/split{{split}}/{{model}}/eval.json",
+    log:
+        f"{RESULTS}/logs/evaluate/{{dataset}}/split{{split}}/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/evaluate/{{dataset}}/split{{split}}/{{model}}.tsv"
+    localrule: True
+    conda:
+        "../../envs/mgat.yaml"
+    resources:
+        mem_mb=RESOURCES["score"]["mem_mb"],
+        runtime=RESOURCES["score"]["runtime"],
     params:
         model=lambda wildcards: wildcards.model,
         max_rank=EVALUATION["max_rank"],
         ap=EVALUATION["ap"],
         feature=EVALUATION["feature"],
         mgat_version=MGAT_VERSION,
-    localrule: True
-    resources:
-        mem_mb=RESOURCES["score"]["mem_mb"],
-        runtime=RESOURCES["score"]["runtime"],
-    log:
-        f"{RESULTS}/logs/evaluate/{{dataset}}/split{{split}}/{{model}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/evaluate/{{dataset}}/split{{split}}/{{model}}.tsv"
-    conda:
-        "../../envs/mgat.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -65,15 +65,15 @@ rule aggregate:
         json=f"{RESULTS}/{{dataset}}/metrics.json",
         csv=f"{RESULTS}/{{dataset}}/metrics.csv",
         provenance=f"{RESULTS}/{{dataset}}/metrics.provenance.json",
-    params:
-        data_source=DATA_SOURCE,
+    log:
+        f"{RESULTS}/logs/aggregate/{{dataset}}.log",
     localrule: True
+    conda:
+        "../../envs/mgat.yaml"
     resources:
         mem_mb=RESOURCES["score"]["mem_mb"],
         runtime=RESOURCES["score"]["runtime"],
-    log:
-        f"{RESULTS}/logs/aggregate/{{dataset}}.log",
-    conda:
-        "../../envs/mgat.yaml"
+    params:
+        data_source=DATA_SOURCE,
     script:
         "../scripts/aggregate.py"

@@ -16,16 +16,16 @@ rule render_table:
         csv=f"{RESULTS}/tables/table{{number}}.csv",
         tex=f"{RESULTS}/tables/table{{number}}.tex",
         provenance=f"{RESULTS}/tables/table{{number}}.provenance.json",
-    params:
-        prefix=f"{RESULTS}/tables/table{{number}}",
+    log:
+        f"{RESULTS}/logs/render_table/table{{number}}.log",
     localrule: True
+    conda:
+        "../../envs/mgat.yaml"
     resources:
         mem_mb=RESOURCES["score"]["mem_mb"],
         runtime=RESOURCES["score"]["runtime"],
-    log:
-        f"{RESULTS}/logs/render_table/table{{number}}.log",
-    conda:
-        "../../envs/mgat.yaml"
+    params:
+        prefix=f"{RESULTS}/tables/table{{number}}",
     script:
         "../scripts/render_table.py"
 
@@ -38,6 +38,12 @@ rule figure4_frames:
         splits=rules.make_splits.output.splits,
     output:
         frames=f"{RESULTS}/{{dataset}}/fig4_frames.json",
+    log:
+        f"{RESULTS}/logs/figure4_frames/{{dataset}}.log",
+    priority: 100
+    localrule: True
+    conda:
+        "../../envs/mgat.yaml"
     params:
         root=dataset_root,
         protocol=gallery_protocol,
@@ -46,12 +52,6 @@ rule figure4_frames:
         persons=EVALUATION["fig4_persons"],
         frames=EVALUATION["fig4_samples"],
         mgat_version=MGAT_VERSION,
-    priority: 100
-    localrule: True
-    log:
-        f"{RESULTS}/logs/figure4_frames/{{dataset}}.log",
-    conda:
-        "../../envs/mgat.yaml"
     script:
         "../scripts/figure4_frames.py"
 
@@ -70,20 +70,20 @@ rule render_fig4:
             category="Figure 4",
             labels={"dataset": "{dataset}"},
         ),
+    log:
+        f"{RESULTS}/logs/render_fig4/{{dataset}}.log",
+    localrule: True
+    conda:
+        "../../envs/mgat.yaml"
+    resources:
+        mem_mb=RESOURCES["extract"]["mem_mb"],
+        runtime=RESOURCES["extract"]["runtime"],
     params:
         height=TRAIN["height"],
         width=TRAIN["width"],
         feature=EVALUATION["feature"],
         data_source=DATA_SOURCE,
         mgat_version=MGAT_VERSION,
-    localrule: True
-    resources:
-        mem_mb=RESOURCES["extract"]["mem_mb"],
-        runtime=RESOURCES["extract"]["runtime"],
-    log:
-        f"{RESULTS}/logs/render_fig4/{{dataset}}.log",
-    conda:
-        "../../envs/mgat.yaml"
     script:
         "../scripts/render_fig4.py"
 
@@ -98,17 +98,17 @@ rule render_fig5:
             category="Figure 5",
             labels={"dataset": "{dataset}"},
         ),
-    params:
-        models=["gat", "mgat", "finetune", "baseline"],
-        title="Figure 5: original GAT vs MGAT, with the control and the baseline, {dataset}",
+    log:
+        f"{RESULTS}/logs/render_fig5/{{dataset}}.log",
     localrule: True
+    conda:
+        "../../envs/mgat.yaml"
     resources:
         mem_mb=RESOURCES["score"]["mem_mb"],
         runtime=RESOURCES["score"]["runtime"],
-    log:
-        f"{RESULTS}/logs/render_fig5/{{dataset}}.log",
-    conda:
-        "../../envs/mgat.yaml"
+    params:
+        models=[VOCABULARY.GAT, VOCABULARY.MGAT, VOCABULARY.CONTROL, VOCABULARY.BASELINE],
+        title="Figure 5: original GAT vs MGAT, with the control and the baseline, {dataset}",
     script:
         "../scripts/render_cmc.py"
 
@@ -121,17 +121,21 @@ use rule render_fig5 as render_cmc with:
             category="CMC curves",
             labels={"dataset": "{dataset}"},
         ),
-    params:
-        models=["baseline", "finetune", "mgat", "gat"],
-        title="CMC curves, {dataset}",
-    localrule: True
     log:
         f"{RESULTS}/logs/render_cmc/{{dataset}}.log",
+    localrule: True
+    params:
+        models=list(VOCABULARY.STAGES),
+        title="CMC curves, {dataset}",
 
 
 rule all_tables:
     input:
-        expand(f"{RESULTS}/tables/table{{number}}.{{ext}}", number=tables_to_render(), ext=["md", "csv", "tex"]),
+        expand(
+            f"{RESULTS}/tables/table{{number}}.{{ext}}",
+            number=tables_to_render(),
+            ext=["md", "csv", "tex"],
+        ),
 
 
 rule all_figures:

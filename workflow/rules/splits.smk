@@ -6,17 +6,17 @@ rule make_splits:
         manifest=f"{RESULTS}/data/{{dataset}}.manifest.json",
     output:
         splits=f"{RESULTS}/splits/{{dataset}}.json",
-    params:
-        root=dataset_root,
-        seed=split_seed,
+    log:
+        f"{RESULTS}/logs/make_splits/{{dataset}}.log",
     localrule: True
+    conda:
+        "../../envs/mgat.yaml"
     resources:
         mem_mb=RESOURCES["data"]["mem_mb"],
         runtime=RESOURCES["data"]["runtime"],
-    log:
-        f"{RESULTS}/logs/make_splits/{{dataset}}.log",
-    conda:
-        "../../envs/mgat.yaml"
+    params:
+        root=dataset_root,
+        seed=split_seed,
     script:
         "../scripts/make_splits.py"
 

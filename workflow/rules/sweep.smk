@@ -10,6 +10,10 @@ use rule train_mgat as train_sweep with:
     output:
         model=f"{SWEEP_DIR}/model.pt",
         metrics=f"{SWEEP_DIR}/train_log.csv",
+    log:
+        f"{RESULTS}/logs/sweeps/train/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/sweeps/train/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.tsv"
     params:
         stage=lambda wildcards: wildcards.stage,
         root=dataset_root,
@@ -18,10 +22,6 @@ use rule train_mgat as train_sweep with:
         checkpoint=scratch_checkpoint,
         cpu_threads=TRAIN["threads"],
         mgat_version=MGAT_VERSION,
-    log:
-        f"{RESULTS}/logs/sweeps/train/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/sweeps/train/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.tsv"
 
 
 use rule extract_features as extract_sweep_features with:
@@ -41,17 +41,17 @@ use rule evaluate as evaluate_sweep with:
         features=rules.extract_sweep_features.output.features,
     output:
         metrics=f"{SWEEP_DIR}/eval.json",
+    log:
+        f"{RESULTS}/logs/sweeps/evaluate/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/sweeps/evaluate/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.tsv"
+    localrule: True
     params:
         model=lambda wildcards: wildcards.stage,
         max_rank=EVALUATION["max_rank"],
         ap=EVALUATION["ap"],
         feature=EVALUATION["feature"],
         mgat_version=MGAT_VERSION,
-    localrule: True
-    log:
-        f"{RESULTS}/logs/sweeps/evaluate/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/sweeps/evaluate/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.tsv"
 
 
 rule render_sweep:
@@ -72,22 +72,26 @@ rule render_sweep:
             category="Sweeps",
             labels={"dataset": "{dataset}", "format": "figure"},
         ),
-    params:
-        runs=sweep_runs,
-        data_source=DATA_SOURCE,
+    log:
+        f"{RESULTS}/logs/render_sweep/{{dataset}}.log",
     localrule: True
+    conda:
+        "../../envs/mgat.yaml"
     resources:
         mem_mb=RESOURCES["score"]["mem_mb"],
         runtime=RESOURCES["score"]["runtime"],
-    log:
-        f"{RESULTS}/logs/render_sweep/{{dataset}}.log",
-    conda:
-        "../../envs/mgat.yaml"
+    params:
+        runs=sweep_runs,
+        data_source=DATA_SOURCE,
     script:
         "../scripts/render_sweep.py"
 
 
 rule all_sweeps:
     input:
-        expand(f"{RESULTS}/sweeps/{{dataset}}/sweep.{{ext}}", dataset=SWEEP["datasets"], ext=["md", "csv"]),
+        expand(
+            f"{RESULTS}/sweeps/{{dataset}}/sweep.{{ext}}",
+            dataset=SWEEP["datasets"],
+            ext=["md", "csv"],
+        ),
         expand(f"{RESULTS}/sweeps/{{dataset}}/sweep.png", dataset=SWEEP["datasets"]),

@@ -11,6 +11,17 @@ rule train_baseline:
     output:
         model=f"{RESULTS}/{{dataset}}/split{{split}}/baseline/model.pt",
         metrics=f"{RESULTS}/{{dataset}}/split{{split}}/baseline/train_log.csv",
+    log:
+        f"{RESULTS}/logs/train_baseline/{{dataset}}/split{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_baseline/{{dataset}}/split{{split}}.tsv"
+    conda:
+        "../../envs/mgat.yaml"
+    threads: TRAIN["threads"]
+    resources:
+        mem_mb=RESOURCES["train"]["mem_mb"],
+        runtime=RESOURCES["train"]["runtime"],
+        gpu=RESOURCES["train"]["gpu"],
     params:
         stage=stage_of,
         root=dataset_root,
@@ -19,17 +30,6 @@ rule train_baseline:
         checkpoint=scratch_checkpoint,
         cpu_threads=TRAIN["threads"],
         mgat_version=MGAT_VERSION,
-    threads: TRAIN["threads"]
-    resources:
-        mem_mb=RESOURCES["train"]["mem_mb"],
-        runtime=RESOURCES["train"]["runtime"],
-        gpu=RESOURCES["train"]["gpu"],
-    log:
-        f"{RESULTS}/logs/train_baseline/{{dataset}}/split{{split}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/train_baseline/{{dataset}}/split{{split}}.tsv"
-    conda:
-        "../../envs/mgat.yaml"
     script:
         "../scripts/train_stage.py"
 
@@ -41,6 +41,17 @@ rule train_mgat:
     output:
         model=f"{RESULTS}/{{dataset}}/split{{split}}/mgat/model.pt",
         metrics=f"{RESULTS}/{{dataset}}/split{{split}}/mgat/train_log.csv",
+    log:
+        f"{RESULTS}/logs/train_mgat/{{dataset}}/split{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_mgat/{{dataset}}/split{{split}}.tsv"
+    conda:
+        "../../envs/mgat.yaml"
+    threads: TRAIN["threads"]
+    resources:
+        mem_mb=RESOURCES["train"]["mem_mb"],
+        runtime=RESOURCES["train"]["runtime"],
+        gpu=RESOURCES["train"]["gpu"],
     params:
         stage=stage_of,
         root=dataset_root,
@@ -49,17 +60,6 @@ rule train_mgat:
         checkpoint=scratch_checkpoint,
         cpu_threads=TRAIN["threads"],
         mgat_version=MGAT_VERSION,
-    threads: TRAIN["threads"]
-    resources:
-        mem_mb=RESOURCES["train"]["mem_mb"],
-        runtime=RESOURCES["train"]["runtime"],
-        gpu=RESOURCES["train"]["gpu"],
-    log:
-        f"{RESULTS}/logs/train_mgat/{{dataset}}/split{{split}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/train_mgat/{{dataset}}/split{{split}}.tsv"
-    conda:
-        "../../envs/mgat.yaml"
     script:
         "../scripts/train_stage.py"
 
@@ -77,6 +77,13 @@ use rule train_mgat as train_gat with:
 
 # The control: the same stage 2 without the graph, X' = X and no OF loss.
 use rule train_mgat as train_finetune with:
+    output:
+        model=f"{RESULTS}/{{dataset}}/split{{split}}/finetune/model.pt",
+        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/finetune/train_log.csv",
+    log:
+        f"{RESULTS}/logs/train_finetune/{{dataset}}/split{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_finetune/{{dataset}}/split{{split}}.tsv"
     params:
         stage=stage_of,
         root=dataset_root,
@@ -85,13 +92,6 @@ use rule train_mgat as train_finetune with:
         checkpoint=scratch_checkpoint,
         cpu_threads=TRAIN["threads"],
         mgat_version=MGAT_VERSION,
-    output:
-        model=f"{RESULTS}/{{dataset}}/split{{split}}/finetune/model.pt",
-        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/finetune/train_log.csv",
-    log:
-        f"{RESULTS}/logs/train_finetune/{{dataset}}/split{{split}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/train_finetune/{{dataset}}/split{{split}}.tsv"
 
 
 rule all_models:

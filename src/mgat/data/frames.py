@@ -105,6 +105,7 @@ class _SeededBatches(Sampler[list[tuple[int, int]]]):
         self.batches, self.seed, self.epoch = batches, seed, epoch
 
     def __len__(self) -> int:
+        # Sampler declares no __len__; the batch samplers given here all define one.
         return len(self.batches)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:

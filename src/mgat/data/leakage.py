@@ -35,7 +35,7 @@ def trained_on(
     another splits file of it) is refused unless ``allow_other_split``. ``what`` names the model
     in the message."""
     training = saved.get("provenance") or {}
-    record = {
+    record: dict[str, Any] = {
         "dataset": saved.get("dataset"),
         "split": saved.get("split"),
         "splits_sha256": training.get("splits_sha256"),

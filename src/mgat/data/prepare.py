@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from mgat import __version__
-from mgat.data.fetch import download, safe_extract, verify_sha256
+from mgat.data.archives import safe_extract
+from mgat.data.download import download
 from mgat.data.info import DatasetInfo
 from mgat.data.registry import dataset_class, dataset_folder, dataset_info
+from mgat.digest import verify_sha256
 from mgat.errors import ConfigError, DataError
 from mgat.io import check_outputs, write_json_atomic
 
@@ -64,8 +66,10 @@ def _check_given_checksums(
             log.warning(
                 "%s: the dataset is already extracted and its %s %s is gone, so its SHA-256 "
                 "could not be checked",
-                dataset, key, archive,
-            )  # fmt: skip
+                dataset,
+                key,
+                archive,
+            )
 
 
 def prepare_dataset(
@@ -89,15 +93,15 @@ def prepare_dataset(
     cls = dataset_class(dataset)
     root = Path(root)
     files = dict(files or {})
-    sha256 = {key: value for key, value in (sha256 or {}).items() if value}
-    _check_keys(dataset, files, sha256)
+    checksums = {key: value for key, value in (sha256 or {}).items() if value}
+    _check_keys(dataset, files, checksums)
     try:
         cls(root)
     except DataError as err:
         log.info("%s: not in place yet (%s); looking for its archives", dataset, err)
     else:
         log.info("%s: found in place under %s", dataset, root)
-        _check_given_checksums(dataset, root, files, sha256)
+        _check_given_checksums(dataset, root, files, checksums)
         return root / info.folder
 
     target = root / info.folder
@@ -110,14 +114,14 @@ def prepare_dataset(
             if not source.exists():
                 if url and allow_download and name.endswith((".tar", ".zip")):
                     log.info("%s: downloading %s to %s", dataset, url, source)
-                    download(url, source, sha256=sha256.get(key))
+                    download(url, source, sha256=checksums.get(key))
                 else:
                     raise DataError(_missing_message(info, key, name, source))
             if source.is_dir():
                 _place_folder(source, target / yields)
                 created.append(target / yields)
                 continue
-            verify_sha256(source, sha256.get(key))
+            verify_sha256(source, checksums.get(key))
             created.extend(_nest_if_needed(target, yields, safe_extract(source, target)))
         try:
             cls(root)

@@ -9,12 +9,14 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import torch
 
 from mgat.errors import ConfigError
 from mgat.runtime import COMPILE_MODES, MEMORY_FORMATS
+
+Model = TypeVar("Model", bound=torch.nn.Module)
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +109,8 @@ def memory_format(name: str, device: torch.device) -> torch.memory_format:
 
 
 def prepare_model(
-    model: torch.nn.Module, device: torch.device, layout: torch.memory_format, compile_mode: str
-) -> torch.nn.Module:
+    model: Model, device: torch.device, layout: torch.memory_format, compile_mode: str
+) -> Model:
     """Move ``model`` to ``device`` in ``layout`` and, on CUDA, compile its trunk.
 
     Only the trunk (``model.backbone``) is compiled, in place, so state dicts keep their keys
@@ -120,11 +122,12 @@ def prepare_model(
         raise ConfigError(
             f"unknown compile mode {compile_mode!r}; use one of {', '.join(COMPILE_MODES)}"
         )
-    model = model.to(device=device, memory_format=layout)
+    model = model.to(device=device).to(memory_format=layout)
     if compile_mode != "none":
         if device.type != "cuda":
             log.info("compile=%s ignored on %s: the trunk runs eagerly", compile_mode, device)
         elif hasattr(model, "backbone"):
-            model.backbone.compile(mode=None if compile_mode == "default" else compile_mode)
+            trunk = model.get_submodule("backbone")
+            trunk.compile(mode=None if compile_mode == "default" else compile_mode)
             log.info("trunk compiled with torch.compile (mode %s)", compile_mode)
     return model

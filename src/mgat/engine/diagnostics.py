@@ -10,10 +10,15 @@ what stage 2 changes most; :class:`Movement` measures both against the stage's s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import Tensor, nn
 
 from mgat.models.graph import attention_matrix, pairwise_sq_distances
+
+if TYPE_CHECKING:
+    from mgat.models import ReidNet
 
 #: Mean self weight above which the attention counts as numerically the identity.
 IDENTITY_ALPHA = 0.99
@@ -94,7 +99,7 @@ class Movement:
     layers and the head's BN apart. All are 0 for an unchanged network and scale-free.
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: ReidNet) -> None:
         self._parts = {"trunk": model.backbone, "head": nn.ModuleList([model.bn, model.classifier])}
         self._weights = {name: self._params(part) for name, part in self._parts.items()}
         self._stats = {name: self._bn_stats(part) for name, part in self._parts.items()}
@@ -105,8 +110,9 @@ class Movement:
 
     @staticmethod
     def _bn_stats(part: nn.Module) -> tuple[Tensor, Tensor]:
-        norms = [m for m in batch_norm_layers(part) if m.running_var is not None]
-        return _flat([m.running_mean for m in norms]), _flat([m.running_var for m in norms])
+        pairs = [(m.running_mean, m.running_var) for m in batch_norm_layers(part)]
+        stats = [(mean, var) for mean, var in pairs if mean is not None and var is not None]
+        return _flat([mean for mean, _var in stats]), _flat([var for _mean, var in stats])
 
     def measure(self) -> dict[str, float]:
         """The movement columns of the network now."""

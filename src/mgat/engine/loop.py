@@ -13,10 +13,9 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from mgat.data.frames import make_loader
@@ -26,6 +25,9 @@ from mgat.engine.device import autocast
 from mgat.engine.diagnostics import Movement
 from mgat.errors import MgatError
 
+if TYPE_CHECKING:
+    from mgat.models import ReidNet
+
 log = logging.getLogger(__name__)
 
 
@@ -34,10 +36,10 @@ class Step(Protocol):
     and "correct" counts correctly classified images. ``train_mode`` puts the network in the
     mode the stage trains in (e.g. BatchNorm frozen) at the start of every epoch."""
 
-    def train_mode(self, model: nn.Module) -> None: ...
+    def train_mode(self, model: ReidNet) -> None: ...
 
     def __call__(
-        self, model: nn.Module, images: torch.Tensor, pids: torch.Tensor
+        self, model: ReidNet, images: torch.Tensor, pids: torch.Tensor
     ) -> dict[str, torch.Tensor]: ...
 
 
@@ -66,7 +68,7 @@ class TrainingError(MgatError):
 def train_loop(
     *,
     stage: str,
-    model: nn.Module,
+    model: ReidNet,
     step: Step,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
@@ -158,8 +160,12 @@ def _resumable(checkpoint: Path, fingerprint: str, threads: int | None) -> dict[
             "checkpoint %s was written with %s CPU threads and this run has %s, which trains "
             "other weights on the CPU; starting over (train.threads: %s, or mgat train "
             "--threads %s, resumes it)",
-            checkpoint, written_with, threads, written_with, written_with,
-        )  # fmt: skip
+            checkpoint,
+            written_with,
+            threads,
+            written_with,
+            written_with,
+        )
         return None
     if state.get("fingerprint") != fingerprint:
         log.warning("ignoring checkpoint %s of other settings; starting over", checkpoint)
@@ -169,7 +175,7 @@ def _resumable(checkpoint: Path, fingerprint: str, threads: int | None) -> dict[
 
 def _train_epoch(
     stage: str,
-    model: nn.Module,
+    model: ReidNet,
     step: Step,
     optimizer: torch.optim.Optimizer,
     sampler: Any,
@@ -228,7 +234,7 @@ def _train_epoch(
 
 
 def optimise(
-    model: nn.Module,
+    model: ReidNet,
     step: Step,
     optimizer: torch.optim.Optimizer,
     images: torch.Tensor,

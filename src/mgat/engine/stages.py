@@ -15,17 +15,18 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
 
 from mgat import __version__
-from mgat.data.fetch import sha256_file
 from mgat.data.frames import FrameDataset, flatten_frames, person_index
 from mgat.data.registry import dataset_folder
 from mgat.data.samplers import PersonRoundRobinSampler, PKSampler
 from mgat.data.splits import load_split, read_splits
 from mgat.data.transforms import train_transform
+from mgat.digest import sha256_file
 from mgat.engine.checkpoint import save_atomic, seed_everything
 from mgat.engine.device import loader_workers, prepare_model, resolve_device
 from mgat.engine.device import memory_format as choose_memory_format
@@ -39,7 +40,7 @@ from mgat.losses import OptimizationFeedbackLoss
 from mgat.models import MaskedGraphAttention, ReidNet
 from mgat.models.saved import load_reid_model, model_record
 from mgat.provenance import device_name, environment
-from mgat.vocabulary import BASELINE, CONTROL, STAGES
+from mgat.vocabulary import BASELINE, CONTROL, MGAT, STAGES
 
 log = logging.getLogger(__name__)
 
@@ -96,48 +97,19 @@ def train_stage(
         samples, train_transform(settings.height, settings.width, flip=settings.flip)
     )
 
+    sampler: PersonRoundRobinSampler | PKSampler
+    step: BaselineStep | GraphStep
     if stage == BASELINE:
-        model = ReidNet(settings.backbone, num_classes=len(persons), weights=settings.weights)
-        sampler = PersonRoundRobinSampler(
-            persons,
-            persons_per_batch=settings.persons_per_batch,
-            batches_per_epoch=settings.batches_per_epoch,
-            seed=settings.seed,
-            camids=camids,
-        )
-        step = BaselineStep()
+        model, sampler, step = _stage1(settings, persons, camids)
         init_digest = None
     else:
-        model = load_reid_model(init_model)
+        assert init_model is not None  # refused above for every stage but the baseline
+        model, sampler, step = _stage2(stage, settings, persons, camids, init_model)
         if model.num_classes != len(persons):
             raise ConfigError(
                 f"stage-1 model {init_model} classifies {model.num_classes} persons but split "
                 f"{split} of {dataset} trains {len(persons)}; retrain the baseline"
             )
-        sampler = PKSampler(
-            persons,
-            persons_per_batch=settings.persons_per_batch,
-            images_per_person=settings.images_per_person,
-            batches_per_epoch=settings.batches_per_epoch,
-            seed=settings.seed,
-            camids=camids,
-        )
-        graph = of_loss = None
-        if stage != CONTROL:
-            graph = MaskedGraphAttention(settings.gamma, masked=stage == "mgat")
-            of_loss = OptimizationFeedbackLoss(
-                settings.of_loss,
-                weight=settings.of_weight,
-                detach_target=settings.of_detach_target,
-                reduction=settings.loss_reduction,
-            )
-        step = GraphStep(
-            graph,
-            of_loss,
-            features=settings.features,
-            bn=settings.bn,
-            reduction=settings.loss_reduction,
-        )
         init_digest = sha256_file(init_model)
 
     layout = choose_memory_format(memory_format, target)
@@ -148,8 +120,14 @@ def train_stage(
     )
     log.info(
         "%s on %s split %d: %d persons, %d images, %d batches/epoch, device %s",
-        stage, dataset, split, len(persons), len(samples), len(sampler), target,
-    )  # fmt: skip
+        stage,
+        dataset,
+        split,
+        len(persons),
+        len(samples),
+        len(sampler),
+        target,
+    )
     rows = train_loop(
         stage=stage,
         model=model,
@@ -167,25 +145,87 @@ def train_stage(
         layout=layout,
         threads=threads,
     )
-    diagnostics = {
-        **(_attention_at_start(stage, dataset, split, settings, rows) or {}),
-        # Per epoch: the losses, the attention and how far the stage moved the network.
-        "history": [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in rows],
-    }
-    save_atomic(
-        model_record(
-            model, stage=stage, dataset=dataset, split=split, settings=settings,
-            diagnostics=diagnostics,
-            provenance=environment(
-                device=device_name(target), splits_sha256=sha256_file(splits_file),
-                init_model_sha256=init_digest, threads=threads,
-            ),
+    record_model = model_record(
+        model,
+        stage=stage,
+        dataset=dataset,
+        split=split,
+        settings=settings,
+        diagnostics=_diagnostics(stage, dataset, split, settings, rows),
+        provenance=environment(
+            device=device_name(target),
+            splits_sha256=sha256_file(splits_file),
+            init_model_sha256=init_digest,
+            threads=threads,
         ),
-        model_out,
-    )  # fmt: skip
+    )
+    save_atomic(record_model, model_out)
     write_text_atomic(metrics_out, pd.DataFrame(rows).to_csv(index=False))
     Path(checkpoint).unlink(missing_ok=True)
     return rows
+
+
+def _stage1(
+    settings: StageSettings, persons: dict[int, list[int]], camids: list[int] | None
+) -> tuple[ReidNet, PersonRoundRobinSampler, BaselineStep]:
+    """Stage 1: a new ResNet-bn, batches of persons x one image each, identity loss."""
+    model = ReidNet(settings.backbone, num_classes=len(persons), weights=settings.weights)
+    sampler = PersonRoundRobinSampler(
+        persons,
+        persons_per_batch=settings.persons_per_batch,
+        batches_per_epoch=settings.batches_per_epoch,
+        seed=settings.seed,
+        camids=camids,
+    )
+    return model, sampler, BaselineStep()
+
+
+def _stage2(
+    stage: str,
+    settings: StageSettings,
+    persons: dict[int, list[int]],
+    camids: list[int] | None,
+    init_model: str | Path,
+) -> tuple[ReidNet, PKSampler, GraphStep]:
+    """Stage 2 from the stage-1 model, on PK batches: the graph (masked for MGAT, not for GAT,
+    none for the control) and the OF loss plugged into the step."""
+    model = load_reid_model(init_model)
+    sampler = PKSampler(
+        persons,
+        persons_per_batch=settings.persons_per_batch,
+        images_per_person=settings.images_per_person,
+        batches_per_epoch=settings.batches_per_epoch,
+        seed=settings.seed,
+        camids=camids,
+    )
+    graph = of_loss = None
+    if stage != CONTROL:
+        graph = MaskedGraphAttention(settings.gamma, masked=stage == MGAT)
+        of_loss = OptimizationFeedbackLoss(
+            settings.of_loss,
+            weight=settings.of_weight,
+            detach_target=settings.of_detach_target,
+            reduction=settings.loss_reduction,
+        )
+    step = GraphStep(
+        graph,
+        of_loss,
+        features=settings.features,
+        bn=settings.bn,
+        reduction=settings.loss_reduction,
+    )
+    return model, sampler, step
+
+
+def _diagnostics(
+    stage: str, dataset: str, split: int, settings: StageSettings, rows: list[dict[str, float]]
+) -> dict[str, Any]:
+    """What the model record keeps of the run: the attention at the start of stage 2 and, per
+    epoch, the losses, the attention and how far the stage moved the network."""
+    return {
+        **(_attention_at_start(stage, dataset, split, settings, rows) or {}),
+        "history": [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in rows],
+    }
 
 
 def _attention_at_start(
@@ -204,9 +244,17 @@ def _attention_at_start(
             "||X'-X||/||X|| %.2e): X' = X, so this run is identity-loss fine-tuning, not %s; "
             "raise train.graph.gamma towards the median e^2 or read train.graph.features in "
             "docs/protocol.md",
-            stage, dataset, split, first["alpha_self"], IDENTITY_ALPHA, first["e2_median"],
-            first["e2_over_gamma"], settings.gamma, first["rel_change"], stage.upper(),
-        )  # fmt: skip
+            stage,
+            dataset,
+            split,
+            first["alpha_self"],
+            IDENTITY_ALPHA,
+            first["e2_median"],
+            first["e2_over_gamma"],
+            settings.gamma,
+            first["rel_change"],
+            stage.upper(),
+        )
     return {
         "alpha_self_start": first["alpha_self"],
         "rel_change_start": first["rel_change"],

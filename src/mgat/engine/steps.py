@@ -3,6 +3,8 @@ around them is shared."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
@@ -11,6 +13,9 @@ from mgat.errors import ConfigError
 from mgat.losses import OptimizationFeedbackLoss, identity_loss
 from mgat.models import MaskedGraphAttention
 from mgat.vocabulary import BN_MODES, GRAPH_FEATURES, LOSS_REDUCTIONS
+
+if TYPE_CHECKING:
+    from mgat.models import ReidNet
 
 
 class BaselineStep:
@@ -82,9 +87,9 @@ class GraphStep:
                 layer.eval()
 
     def __call__(
-        self, model: nn.Module, images: torch.Tensor, pids: torch.Tensor
+        self, model: ReidNet, images: torch.Tensor, pids: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        if self.graph is None:  # the control: X' = X
+        if self.graph is None or self.of_loss is None:  # the control: X' = X (no OF loss)
             _features, logits = model(images)
             id_loss = identity_loss(logits, pids, self.reduction)
             return {

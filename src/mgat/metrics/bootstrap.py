@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -154,22 +154,24 @@ def paired_difference_ci(
     diffs = [x - y for x, y in zip(runs_a, runs_b, strict=True)]
     estimate = float(np.mean([np.mean(d) for d in diffs]))
     one_run = len(diffs) == 1
-    result = {
-        "estimate": estimate,
-        "confidence": float(confidence),
-        "runs": len(diffs),
-        "queries": sum(len(d) for d in diffs),
-        "resamples": resamples,
-        "method": ONE_RUN_METHOD if one_run else RUNS_METHOD,
-    }
+    point = DifferenceCI(
+        estimate=estimate,
+        low=estimate,
+        high=estimate,
+        confidence=float(confidence),
+        runs=len(diffs),
+        queries=sum(len(d) for d in diffs),
+        resamples=resamples,
+        method=ONE_RUN_METHOD if one_run else RUNS_METHOD,
+    )
     every = np.concatenate(diffs)
     scale = max(np.abs(np.concatenate(runs_a)).max(), np.abs(np.concatenate(runs_b)).max())
     if np.ptp(every) <= _ROUNDING_ULPS * np.finfo(np.float64).eps * scale:
         # Every resample has the same statistic (up to rounding): no spread to estimate.
-        return DifferenceCI(low=estimate, high=estimate, **result)
+        return point
     rng = np.random.default_rng(seed)
     if one_run:
         low, high = _one_run_interval(runs_a[0], runs_b[0], confidence, resamples, rng)
     else:
         low, high = _two_level_interval(diffs, confidence, resamples, rng)
-    return DifferenceCI(low=low, high=high, **result)
+    return replace(point, low=low, high=high)

@@ -7,14 +7,14 @@ import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
 
-from mgat.data.fetch import sha256_file
 from mgat.data.leakage import check_features
 from mgat.data.registry import dataset_info
+from mgat.digest import sha256_file
 from mgat.errors import ConfigError, DataError
 from mgat.featurefile import load_features
 from mgat.io import (
@@ -25,9 +25,17 @@ from mgat.io import (
     write_text_atomic,
 )
 from mgat.metrics.bootstrap import paired_difference_ci
-from mgat.metrics.rank import rank_metrics, squared_euclidean
+from mgat.metrics.rank import APForm, Average, TieRule, rank_metrics, squared_euclidean
 from mgat.provenance import file_digest, write_provenance
-from mgat.vocabulary import DIFFERENCES, MOVEMENT_COLUMNS, STAGES, TEST_FEATURES
+from mgat.vocabulary import (
+    DEFAULT_AP,
+    DEFAULT_FEATURE,
+    DEFAULT_MAX_RANK,
+    DIFFERENCES,
+    MOVEMENT_COLUMNS,
+    STAGES,
+    TEST_FEATURES,
+)
 
 #: The CMC ranks the paper's tables report.
 REPORTED_RANKS = (1, 5, 10, 20)
@@ -62,9 +70,9 @@ class View(NamedTuple):
     """
 
     kit_gallery: bool
-    ap: str
-    ties: str
-    average: str
+    ap: APForm
+    ties: TieRule
+    average: Average
 
 
 #: The protocols of the datasets that have a kit of their own (MARS, Market1501), reported
@@ -90,9 +98,9 @@ def evaluate_split(
     out: str | Path,
     *,
     model: str,
-    max_rank: int = 50,
-    ap: str = "noninterpolated",
-    feature: str = "pooled",
+    max_rank: int = DEFAULT_MAX_RANK,
+    ap: str = DEFAULT_AP,
+    feature: str = DEFAULT_FEATURE,
     allow_other_split: bool = False,
 ) -> dict[str, Any]:
     """Rank the gallery for every query of one features file and write the metrics JSON.
@@ -118,7 +126,10 @@ def evaluate_split(
         for kind in TEST_FEATURES
     }
     configured = View(
-        kit_gallery=meta["protocol"] != "torchreid", ap=ap, ties="torchreid", average="valid"
+        kit_gallery=meta["protocol"] != "torchreid",
+        ap=cast(APForm, ap),  # rank_metrics refuses an unknown form
+        ties="torchreid",
+        average="valid",
     )
     rankings: dict[tuple[str, View], Any] = {}
 

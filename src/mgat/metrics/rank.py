@@ -33,11 +33,11 @@ from typing import Any, Literal
 import numpy as np
 
 from mgat.errors import ConfigError, DataError
+from mgat.vocabulary import AP_FORMS
 
 logger = logging.getLogger(__name__)
 
 APForm = Literal["noninterpolated", "trapezoid"]
-AP_FORMS: tuple[str, ...] = ("noninterpolated", "trapezoid")
 TieRule = Literal["torchreid", "stable"]
 TIE_RULES: tuple[str, ...] = ("torchreid", "stable")
 Average = Literal["valid", "all"]

@@ -23,7 +23,7 @@ from mgat.models.pretrained import check_weights_file, fetch_imagenet_weights
 log = logging.getLogger(__name__)
 
 #: Supported backbone names and their torchvision builders (the ResNet family).
-BACKBONES: dict[str, Callable[..., nn.Module]] = {
+BACKBONES: dict[str, Callable[..., tvm.ResNet]] = {
     "resnet18": tvm.resnet18,
     "resnet34": tvm.resnet34,
     "resnet50": tvm.resnet50,

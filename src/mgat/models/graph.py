@@ -100,7 +100,7 @@ class MaskedGraphAttention(nn.Module):
         with torch.autocast(device_type=features.device.type, enabled=False):
             x = features.to(_compute_dtype(features.dtype))
             weights = attention_matrix(x, self.gamma)
-            if self.masked:
+            if self.masked and labels is not None:  # labels is not None once masked (above)
                 weights = weights * mask_matrix(labels.to(x.device), weights.dtype)
             return (weights @ x).to(features.dtype)
 

@@ -1,9 +1,9 @@
 """torchvision's ImageNet weights: where each backbone's file comes from, fetched once, checked.
 
 torchvision names each weights file after the first hex digits of its SHA-256
-(``resnet50-0676ba61.pth``), the convention behind torch hub's ``check_hash``. The same check
-applies here to a fresh download and to a file placed by hand, so a truncated or foreign file is
-refused in one line before a training job spends hours on it.
+(``resnet50-0676ba61.pth``). torch hub checks a fresh download against it, and
+:func:`check_weights_file` a file placed by hand, so a truncated or foreign file is refused in
+one line before a training job spends hours on it.
 
 Only the standard library is imported at module level: the workflow reads :data:`IMAGENET_URLS`
 to name the file it fetches, without torch and without ``mgat`` installed.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ IMAGENET_URLS: dict[str, str] = {
     "wide_resnet50_2": "https://download.pytorch.org/models/wide_resnet50_2-95faca4d.pth",
     "wide_resnet101_2": "https://download.pytorch.org/models/wide_resnet101_2-32ee1156.pth",
 }
+
+#: Seconds a stalled weights download may wait for data before it fails.
+DOWNLOAD_TIMEOUT_S = 60
 
 _HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.pth$")
 
@@ -53,19 +57,27 @@ def weights_file_name(backbone: str) -> str:
     return imagenet_url(backbone).rsplit("/", 1)[1]
 
 
+def _hash_prefix(name: str) -> str:
+    """The leading hex digits of the SHA-256 in a torchvision file name (``0676ba61``)."""
+    match = _HASH_IN_NAME.search(name)
+    if match is None:
+        raise ValueError(f"{name!r} is not named like a torchvision weights file")
+    return match.group(1)
+
+
 def check_weights_file(path: str | Path) -> None:
     """Check a file named like one of :data:`IMAGENET_URLS` against the hash in its name.
 
     Files with other names (a user's own state dict) are not checked: their names carry no hash.
     """
-    from mgat.data.fetch import sha256_file
+    from mgat.digest import sha256_file
     from mgat.errors import DataError
 
     path = Path(path)
     url = next((url for url in IMAGENET_URLS.values() if url.endswith("/" + path.name)), None)
     if url is None:
         return
-    prefix = _HASH_IN_NAME.search(path.name).group(1)
+    prefix = _hash_prefix(path.name)
     digest = sha256_file(path)
     if not digest.startswith(prefix):
         raise DataError(
@@ -81,24 +93,39 @@ def fetch_imagenet_weights(backbone: str, folder: str | Path) -> Path:
     A file already there (downloaded before, or placed by hand on a machine without internet) is
     used as it is once it passes :func:`check_weights_file`.
     """
-    from mgat.data.fetch import download
+    import torch.hub
+
+    from mgat.data.download import DOWNLOAD_ERRORS, download_error
     from mgat.errors import DataError
 
     source = imagenet_url(backbone)
     dest = Path(folder) / weights_file_name(backbone)
-    placed = dest.is_file()
-    try:
-        download(source, dest, progress=False)
-    except DataError as err:
-        raise DataError(
-            f"ImageNet weights of {backbone}: {err}; or set weights to a state-dict file of a "
-            f"torchvision {backbone}, or to 'none' for random initialisation"
-        ) from None
-    try:
+    if dest.is_file():
         check_weights_file(dest)
-    except DataError:
-        if not placed:
-            dest.unlink(missing_ok=True)  # a download that fails its check is not left behind
-        raise
+    else:
+        prefix = _hash_prefix(dest.name)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            # A partial file or one failing the hash is removed, not left at dest. torch hub's
+            # downloader sets no timeout: a stalled server must end the job, not hang it.
+            timeout = socket.getdefaulttimeout()
+            socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+            try:
+                torch.hub.download_url_to_file(
+                    source, str(dest), hash_prefix=prefix, progress=False
+                )
+            finally:
+                socket.setdefaulttimeout(timeout)
+        except RuntimeError as exc:  # torch hub's hash check
+            raise DataError(
+                f"ImageNet weights of {backbone}: {source}: the download is corrupt or "
+                f"incomplete ({exc}); try again, or download it by hand and place it at {dest}"
+            ) from None
+        except DOWNLOAD_ERRORS as exc:
+            raise DataError(
+                f"ImageNet weights of {backbone}: {download_error(source, dest, exc)}; or set "
+                f"weights to a state-dict file of a torchvision {backbone}, or to 'none' for "
+                "random initialisation"
+            ) from None
     log.info("ImageNet weights of %s: %s", backbone, dest)
     return dest

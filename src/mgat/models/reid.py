@@ -113,11 +113,17 @@ def _batch_norm_with_statistics_of(bn: nn.BatchNorm1d, x: Tensor, reference: Ten
     ref = reference.to(dtype)
     mean = ref.mean(dim=0)
     var = ref.var(dim=0, unbiased=False)
-    if bn.track_running_stats and bn.running_mean is not None and bn.running_var is not None:
+    tracked = bn.num_batches_tracked
+    if (
+        bn.track_running_stats
+        and bn.running_mean is not None
+        and bn.running_var is not None
+        and tracked is not None
+    ):
         with torch.no_grad():
-            bn.num_batches_tracked.add_(1)
+            tracked.add_(1)
             # momentum None: a cumulative moving average, as BatchNorm keeps it.
-            factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+            factor = 1.0 / float(tracked) if bn.momentum is None else bn.momentum
             n = ref.shape[0]
             unbiased = var * (n / max(n - 1, 1))
             bn.running_mean.mul_(1 - factor).add_(mean.detach(), alpha=factor)

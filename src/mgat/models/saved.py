@@ -17,7 +17,7 @@ from mgat.models.reid import ReidNet
 def model_record(model: ReidNet, **meta: Any) -> dict[str, Any]:
     """A saveable record of ``model``: CPU weights, architecture and provenance."""
     settings = meta.get("settings")
-    if dataclasses.is_dataclass(settings):
+    if dataclasses.is_dataclass(settings) and not isinstance(settings, type):
         meta["settings"] = dataclasses.asdict(settings)
     return {
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},

@@ -178,7 +178,6 @@ def distance_matrix_figure(
     with figure_style():
         fig = Figure(figsize=(10.5, 5.0), layout="constrained")
         axes = fig.subplots(1, 2)
-        image = None
         for ax, (name, matrix, ratio) in zip(axes, panels, strict=True):
             image = ax.imshow(matrix, cmap=DISTANCE_CMAP, vmin=vmin, vmax=vmax, aspect="equal")
             ax.set_title(f"{name}: intra/inter {ratio:.3f}")

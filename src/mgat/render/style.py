@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 
 from mgat.errors import DataError
+from mgat.vocabulary import BASELINE, CONTROL, GAT, MGAT
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = [
     "DISPLAY_NAMES",
@@ -36,32 +41,32 @@ DPI = 180
 
 #: Model keys of the metrics record and how figures and tables name them.
 DISPLAY_NAMES: dict[str, str] = {
-    "baseline": "Baseline",
-    "finetune": "Control (no graph)",  # stage 2 as MGAT but X' = X and no OF loss
-    "mgat": "MGAT",
-    "gat": "GAT",
+    BASELINE: "Baseline",
+    CONTROL: "Control (no graph)",  # stage 2 as MGAT but X' = X and no OF loss
+    MGAT: "MGAT",
+    GAT: "GAT",
 }
 #: How a sentence names a model as the reference of a difference ("MGAT minus the control").
-REFERENCE_NAMES: dict[str, str] = {"baseline": "baseline", "finetune": "control", "gat": "GAT"}
+REFERENCE_NAMES: dict[str, str] = {BASELINE: "baseline", CONTROL: "control", GAT: "GAT"}
 #: Order in legends and tables: the reference first, then the control, the method last.
-MODEL_ORDER: tuple[str, ...] = ("baseline", "finetune", "gat", "mgat")
+MODEL_ORDER: tuple[str, ...] = (BASELINE, CONTROL, GAT, MGAT)
 
 # Okabe-Ito colours (seaborn's "colorblind" palette): distinguishable with colour blindness.
 _CB = sns.color_palette("colorblind")
 PALETTE: dict[str, tuple[float, float, float]] = {
-    "baseline": (0.35, 0.35, 0.35),
-    "finetune": _CB[2],  # green
-    "gat": _CB[0],  # blue
-    "mgat": _CB[3],  # vermilion
+    BASELINE: (0.35, 0.35, 0.35),
+    CONTROL: _CB[2],  # green
+    GAT: _CB[0],  # blue
+    MGAT: _CB[3],  # vermilion
 }
 _EXTRA = [_CB[4], _CB[1], _CB[5], _CB[6], _CB[7]]
 
 # Line style and marker per model: curves that coincide stay apart in grey-scale prints too.
 _LINES: dict[str, tuple[str, str]] = {
-    "baseline": ("--", "s"),
-    "finetune": ("-.", "D"),
-    "gat": (":", "^"),
-    "mgat": ("-", "o"),
+    BASELINE: ("--", "s"),
+    CONTROL: ("-.", "D"),
+    GAT: (":", "^"),
+    MGAT: ("-", "o"),
 }
 _EXTRA_DASHES: list[tuple[int, tuple[int, ...]]] = [
     (0, (5, 1)),
@@ -92,6 +97,7 @@ def model_style(model: str, index: int = 0) -> dict[str, Any]:
     """Line keyword arguments (color, linestyle, marker) that tell the models apart without
     colour: no two of the known models share a line style or a marker. Unknown names cycle
     through the extra colours, dashes and markers by ``index``."""
+    linestyle: str | tuple[int, tuple[int, ...]]
     if model in _LINES:
         linestyle, marker = _LINES[model]
     else:
@@ -107,8 +113,8 @@ def check_data_source(data_source: str) -> str:
     return data_source
 
 
-def _rc() -> dict[str, Any]:
-    rc: dict[str, Any] = {}
+def _rc() -> dict[RcKeyType, Any]:
+    rc: dict[RcKeyType, Any] = {}
     rc.update(sns.axes_style("whitegrid"))
     rc.update(sns.plotting_context("notebook", font_scale=0.95))
     rc.update(
@@ -146,7 +152,7 @@ def label_data_source(fig: Figure, data_source: str) -> None:
     """
     if check_data_source(data_source) == "synthetic":
         engine = fig.get_layout_engine()
-        if engine is not None and hasattr(engine, "set"):
+        if isinstance(engine, ConstrainedLayoutEngine | TightLayoutEngine):
             engine.set(rect=(0, _NOTE_STRIP, 1, 1 - _NOTE_STRIP))
         fig.text(
             0.995,

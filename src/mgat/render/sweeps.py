@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from mgat.errors import DataError
 from mgat.io import read_json, write_text_atomic
@@ -40,6 +41,8 @@ from mgat.vocabulary import (
     BASELINE,
     CONTROL,
     CONTROL_PARAMETERS,
+    GAT,
+    MGAT,
     STAGES,
     SWEEP_PARAMETERS,
 )
@@ -63,7 +66,7 @@ _DIAGNOSTIC_HEADERS = {
     "bn_mean_shift_head": "head BN shift",
 }
 #: The differences each setting carries: (reference stage, column prefix).
-SWEEP_DIFFERENCES = ((CONTROL, "control"), (BASELINE, "baseline"), ("gat", "gat"))
+SWEEP_DIFFERENCES = ((CONTROL, "control"), (BASELINE, "baseline"), (GAT, "gat"))
 
 
 def _read(path: str | Path) -> dict[str, Any]:
@@ -152,17 +155,17 @@ def summarize_sweep(
             **dict(zip(CONTROL_PARAMETERS, key, strict=True)),
         }
         rows.append(_summary_row(CONTROL, setting, records, view))
-    for (stage, *values), records in groups.items():
+    for (stage, *point), records in groups.items():
         records = _by_split(records)
-        row = _summary_row(stage, settings[tuple(values)], records, view)
+        row = _summary_row(stage, settings[tuple(point)], records, view)
         references = {BASELINE: base_records}
-        setting = settings[tuple(values)]
+        setting = settings[tuple(point)]
         control_key = tuple(setting[p] for p in CONTROL_PARAMETERS)
         if control_key in control_records:
             references[CONTROL] = control_records[control_key]
-        gat = groups.get(("gat", *values))
-        if stage == "mgat" and gat:
-            references["gat"] = _by_split(gat)
+        gat = groups.get((GAT, *point))
+        if stage == MGAT and gat:
+            references[GAT] = _by_split(gat)
         for reference, prefix in SWEEP_DIFFERENCES:
             mine = references.get(reference)
             if not mine:
@@ -213,7 +216,8 @@ def _interval(row: Mapping[str, Any], metric: str, prefix: str) -> str:
     key = f"d_{metric}_{prefix}"
     if _missing(row.get(key)):
         return "-"
-    return format_interval(*(100 * row[key + end] for end in ("", "_low", "_high")), digits=2)
+    estimate, low, high = (100 * row[key + end] for end in ("", "_low", "_high"))
+    return format_interval(estimate, low, high, digits=2)
 
 
 def _resolved(row: Mapping[str, Any], metric: str, prefix: str) -> int | None:
@@ -283,8 +287,9 @@ def sweep_markdown(table: pd.DataFrame, *, data_source: str) -> str:
     varying = _varying(table)
     headers = ["Stage", *varying, "top-1 %", "top-5 %", "mAP %"]
     headers += [_DIAGNOSTIC_HEADERS[d] for d in SWEEP_DIAGNOSTICS]
+    records = cast(list[dict[str, Any]], table.to_dict("records"))  # the columns are strings
     rows = []
-    for row in table.to_dict("records"):
+    for row in records:
         cells = [display_name(row["stage"])]
         cells += [_parameter(row[p]) for p in varying]
         cells += [_stat(row[m], row[f"{m}_std"], scale=100, digits=1) for m in SWEEP_METRICS]
@@ -311,7 +316,7 @@ def sweep_markdown(table: pd.DataFrame, *, data_source: str) -> str:
         ),
         "",
     ]
-    runs = [r for r in table.to_dict("records") if r["stage"] not in (BASELINE, CONTROL)]
+    runs = [r for r in records if r["stage"] not in (BASELINE, CONTROL)]
     if runs:
         headers = ["Stage", *varying]
         present = [
@@ -348,12 +353,12 @@ def sweep_markdown(table: pd.DataFrame, *, data_source: str) -> str:
     return "\n".join(lines)
 
 
-def _x_positions(values: Sequence[float], index: int, count: int, log: bool) -> np.ndarray:
+def _x_positions(values: ArrayLike, index: int, count: int, log: bool) -> np.ndarray:
     """Positions shifted by a small per-line offset, so coincident lines stay visible."""
     spread = 0.06 if log else 0.12
     offset = (index - (count - 1) / 2) * (spread / max(count - 1, 1)) * 2 if count > 1 else 0.0
-    values = np.asarray(values, dtype=float)
-    return values * 10**offset if log else values + offset
+    positions = np.asarray(values, dtype=float)
+    return positions * 10**offset if log else positions + offset
 
 
 def _keys(keys: Any) -> tuple[Any, ...]:
@@ -392,9 +397,15 @@ def _plot_against_gamma(ax: Any, table: pd.DataFrame, metric: str, others: list[
         group = group.sort_values("gamma")
         x = _x_positions(group["gamma"], index, len(lines), log=True)
         ax.errorbar(
-            x, 100 * group[metric], yerr=100 * group[f"{metric}_std"], capsize=3, linewidth=1.8,
-            elinewidth=1.2, label=name, **style,
-        )  # fmt: skip
+            x,
+            100 * group[metric],
+            yerr=100 * group[f"{metric}_std"],
+            capsize=3,
+            linewidth=1.8,
+            elinewidth=1.2,
+            label=name,
+            **style,
+        )
     for stage in (BASELINE, CONTROL):
         for _, row in table[table["stage"] == stage].iterrows():
             if not math.isfinite(row[metric]):
@@ -403,10 +414,11 @@ def _plot_against_gamma(ax: Any, table: pd.DataFrame, metric: str, others: list[
                 f"{p}={_parameter(row[p])}" for p in CONTROL_PARAMETERS if p in others
             )
             ax.axhline(
-                100 * row[metric], linewidth=1.4,
+                100 * row[metric],
+                linewidth=1.4,
                 label=display_name(stage) + (f" ({suffix})" if suffix and stage == CONTROL else ""),
                 **{**model_style(stage), "marker": None},
-            )  # fmt: skip
+            )
     ax.set_xscale("log")
     ax.set_xlabel("gamma (eq. 2)")
 
@@ -427,12 +439,20 @@ def _plot_differences(ax: Any, table: pd.DataFrame, metric: str, others: list[st
         low = 100 * group[f"d_{metric}_control_low"].to_numpy(dtype=float)
         high = 100 * group[f"d_{metric}_control_high"].to_numpy(dtype=float)
         ax.errorbar(
-            _x_positions(order, index, len(stages), log=False), y, yerr=[y - low, high - y],
-            capsize=4, elinewidth=1.4, label=f"{display_name(stage)} {MINUS} control",
+            _x_positions(order, index, len(stages), log=False),
+            y,
+            yerr=[y - low, high - y],
+            capsize=4,
+            elinewidth=1.4,
+            label=f"{display_name(stage)} {MINUS} control",
             **{**model_style(stage), "linestyle": "none"},
-        )  # fmt: skip
-    ax.axhline(0.0, linewidth=1.4, label=f"{display_name(CONTROL)}: 0", **{
-        **model_style(CONTROL), "marker": None})  # fmt: skip
+        )
+    ax.axhline(
+        0.0,
+        linewidth=1.4,
+        label=f"{display_name(CONTROL)}: 0",
+        **{**model_style(CONTROL), "marker": None},
+    )
     _setting_axis(ax, categories, others)
 
 
@@ -445,16 +465,21 @@ def _plot_per_setting(ax: Any, table: pd.DataFrame, metric: str, others: list[st
         group = runs[runs["stage"] == stage]
         order = [categories.index(tuple(r[p] for p in others)) for r in group.to_dict("records")]
         ax.errorbar(
-            _x_positions(order, index, len(stages), log=False), 100 * group[metric],
-            yerr=100 * group[f"{metric}_std"], capsize=3, label=display_name(stage),
+            _x_positions(order, index, len(stages), log=False),
+            100 * group[metric],
+            yerr=100 * group[f"{metric}_std"],
+            capsize=3,
+            label=display_name(stage),
             **{**model_style(stage), "linestyle": "none"},
-        )  # fmt: skip
+        )
     base = table[table["stage"] == BASELINE]
     if not base.empty and math.isfinite(base[metric].iloc[0]):
         ax.axhline(
-            100 * base[metric].iloc[0], linewidth=1.4, label=display_name(BASELINE),
+            100 * base[metric].iloc[0],
+            linewidth=1.4,
+            label=display_name(BASELINE),
             **{**model_style(BASELINE), "marker": None},
-        )  # fmt: skip
+        )
     _setting_axis(ax, categories, others)
 
 

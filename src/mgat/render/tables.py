@@ -58,7 +58,7 @@ from mgat.render.paper import (
     PaperRow,
 )
 from mgat.render.style import REFERENCE_NAMES, check_data_source, display_name
-from mgat.vocabulary import CONTROL, DIFFERENCES, STAGES
+from mgat.vocabulary import BASELINE, CONTROL, DIFFERENCES, GAT, MGAT, STAGES
 
 __all__ = [
     "MINUS",
@@ -90,7 +90,7 @@ PROTOCOL_AP = {"kit": "trapezoid", "torchreid": "noninterpolated"}
 FEATURE_LABELS = {"pooled": "pooled (before the BN)", "bn": "post-BN"}
 
 #: This run's rows in table order, and how the tables name them.
-_TABLE_NAMES = {"gat": "GAT (ablation)", CONTROL: "Control (stage 2, no graph)"}
+_TABLE_NAMES = {GAT: "GAT (ablation)", CONTROL: "Control (stage 2, no graph)"}
 _OUR_MODELS = tuple((key, _TABLE_NAMES.get(key, display_name(key))) for key in STAGES)
 #: The metrics whose differences carry an interval.
 _CI_METRICS = ("top1", "mAP")
@@ -189,7 +189,7 @@ def _attention_notes(record: Mapping[str, Any]) -> list[str]:
     """A footnote per stage-2 model whose attention was numerically the identity at its start
     (X' = X): its rows then measure identity-loss fine-tuning, not the graph attention."""
     notes = []
-    for model, name in (("mgat", "MGAT"), ("gat", "GAT")):
+    for model, name in ((MGAT, "MGAT"), (GAT, "GAT")):
         entry = record["models"].get(model, {}).get("attention_identity")
         if not isinstance(entry, Mapping) or not entry.get("n"):
             continue
@@ -301,7 +301,7 @@ def _queries_note(views: list[_View], n_runs: int) -> str:
             total = (model.get("num_queries") or {}).get("mean", total)
         if valid is None:
             continue
-        name = PROTOCOL_LABELS.get(view.name, "this run")
+        name = "this run" if view.name is None else PROTOCOL_LABELS.get(view.name, "this run")
         counted = (
             f"all {total:.0f} queries, {valid:.0f} of them with a true match"
             if view.name == "kit" and total is not None
@@ -408,18 +408,18 @@ def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
         add(row.label, SOURCE_PAPER, _paper_cells(row, extra), paper_numbers(row))
 
     # Differences to the published numbers mean something on the real data only.
-    pairs = (("baseline", paper.baseline), ("mgat", paper.mgat))
+    pairs = ((BASELINE, paper.baseline), (MGAT, paper.mgat))
     delta_rows = [(key, row) for key, row in pairs if key in first_view and data_source == "real"]
     if delta_rows:
         groups.append(len(rows))
     for key, row in delta_rows:
         deltas: dict[str, Any] = {**ours_info, "protocol": views[0].protocol, "ap": views[0].ap}
         for metric, published in zip(paper.columns, row.numbers, strict=True):
-            mine = first_view[key][metric]
-            if mine is None or published is None or not math.isfinite(mine):
+            ours = first_view[key][metric]
+            if ours is None or published is None or not math.isfinite(ours):
                 deltas[metric] = None
             else:
-                deltas[metric] = mine - published
+                deltas[metric] = ours - published
         cells = [_fmt_delta(deltas[m]) for m in paper.columns] + [_MISSING] * extra
         add(f"Δ {display_name(key)} ({SOURCE_DELTA})", SOURCE_DELTA, cells, deltas)
 
@@ -554,7 +554,7 @@ def _chi_table(metrics: Mapping[str, Any]) -> _Table:
                 cells.append(_fmt(mean, std, n, scale=1, digits=_chi_digits(std, n)))
                 out[short] = mean
                 out[f"{short}_std"] = std
-            name = {"mgat": f"{method} (MGAT)", CONTROL: "Control (stage 2, no graph)"}.get(
+            name = {MGAT: f"{method} (MGAT)", CONTROL: "Control (stage 2, no graph)"}.get(
                 model, method
             )
             rows.append(

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from mgat.data.base import DatasetSplit, ReidDataset, require_dir
-from mgat.data.fetch import sha256_file
 from mgat.data.ilidsvid import INFO
 from mgat.data.matfile import read_mat_array
 from mgat.data.twocamera import (
@@ -20,10 +19,23 @@ from mgat.data.twocamera import (
     splits_from_ls_set,
     two_camera_split,
 )
+from mgat.digest import sha256_file
 from mgat.errors import DataError
 
 
 class IlidsVid(ReidDataset):
+    """iLIDS-VID: 300 persons walking through an airport arrival hall, seen by two cameras.
+
+    Source: Wang, Gong, Zhu and Wang, "Person Re-identification by Video Ranking", ECCV 2014;
+    data (``iLIDS-VID.tar``, the splits included) from
+    http://www.eecs.qmul.ac.uk/~xiatian/downloading.html.
+
+    Statistics: 300 identities, 2 non-overlapping cameras, 600 tracklets (one per person and
+    camera) of 23 to 192 frames, 42,495 frames in all. Protocol: the 10 official splits, each 150
+    training and 150 test persons; query the test persons' cam1 tracklets, gallery their cam2
+    tracklets (150 each).
+    """
+
     info = INFO
     cameras = ("cam1", "cam2")
 

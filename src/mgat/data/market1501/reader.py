@@ -20,6 +20,18 @@ _SUBSETS = ("bounding_box_train", "query", "bounding_box_test")
 
 
 class Market1501(ReidDataset):
+    """Market1501: images of 1,501 persons in front of a campus supermarket, one image a sample.
+
+    Source: Zheng, Shen, Tian, Wang, Wang and Tian, "Scalable Person Re-identification: A
+    Benchmark", ICCV 2015; data (``Market-1501-v15.09.15.zip``) from
+    http://www.liangzheng.org/Project/project_reid.html.
+
+    Statistics: 1,501 identities, 6 cameras (5 high-resolution, 1 low), 32,668 boxes found by a
+    DPM detector (training and gallery) and 3,368 hand-drawn query boxes. One fixed split:
+    training 751 identities, 12,936 images; test 750 identities, 3,368 query images and 19,732
+    gallery images, 15,913 once junk (pid -1) is dropped; distractors (pid 0) stay.
+    """
+
     info = INFO
 
     def check_layout(self) -> None:

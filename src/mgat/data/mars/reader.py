@@ -23,8 +23,8 @@ from mgat.data.base import DatasetSplit, Item, ReidDataset, relabel, require_dir
 from mgat.data.mars import INFO
 from mgat.data.matfile import read_mat_array
 from mgat.errors import ConfigError, DataError
+from mgat.vocabulary import PROTOCOLS
 
-PROTOCOLS = ("torchreid", "official")
 _INFO_FILES = (
     "train_name.txt",
     "test_name.txt",
@@ -35,6 +35,20 @@ _INFO_FILES = (
 
 
 class Mars(ReidDataset):
+    """MARS: the video counterpart of Market1501 (same campus, six cameras), its tracklets found
+    by a detector and a tracker.
+
+    Source: Zheng, Bie, Sun, Wang, Su, Wang and Tian, "MARS: A Video Benchmark for Large-Scale
+    Person Re-identification", ECCV 2016; frames (``bbox_train.zip``, ``bbox_test.zip``) from
+    http://www.liangzheng.org/Project/project_mars.html, ``info/`` from the MARS-evaluation kit,
+    https://github.com/liangzheng06/MARS-evaluation.
+
+    Statistics: 1,261 identities, 6 cameras, about 1.19 million frames. One fixed split: training
+    625 identities, 8,298 tracklets (509,914 frames); test 636 identities, 1,980 query tracklets
+    and a gallery of 9,330 (torchreid) or 11,310 (the kit's, queries included), junk (pid -1)
+    dropped and distractors (pid 0) kept.
+    """
+
     info = INFO
 
     def __init__(self, root: str | Path) -> None:

@@ -52,7 +52,7 @@ def write(ctx: Context, root: Path, n: int, lo: int, hi: int, short: bool, **_: 
             extra = max(2, n // 4)
             for pid in (0, -1):
                 per_cam: dict[int, int] = {}
-                for _ in range(extra):
+                for _extra in range(extra):
                     cam = int(plan.integers(1, 7))
                     per_cam[cam] = per_cam.get(cam, 0) + 1
                     tracklets.append([pid, cam, per_cam[cam], 0])

@@ -22,14 +22,25 @@ from typing import Any
 import numpy as np
 
 from mgat.data.base import DatasetSplit, ReidDataset, list_images, require_dir
-from mgat.data.fetch import sha256_file
 from mgat.data.matfile import read_mat_array
 from mgat.data.prid2011 import INFO, MIN_FRAMES, SHARED_PERSONS
 from mgat.data.twocamera import person_folders, person_number, splits_from_ls_set, two_camera_split
+from mgat.digest import sha256_file
 from mgat.errors import DataError
 
 
 class Prid2011(ReidDataset):
+    """PRID2011, multi-shot: two static outdoor cameras; persons 1-200 are seen by both.
+
+    Source: Hirzer, Beleznai, Roth and Bischof, "Person Re-Identification by Descriptive and
+    Discriminative Classification", SCIA 2011; data (``prid_2011.zip``) from TU Graz's page,
+    https://www.tugraz.at/institute/icg/research/team-bischof/lrs/downloads/PRID11/.
+
+    Statistics: 385 persons in camera A, 749 in camera B, 200 of them in both (400 tracklets of
+    5 to 675 frames); the video protocol keeps the 178 with at least 27 frames in both cameras.
+    Protocol: 10 splits, each 89 training and 89 test persons; query camera A, gallery camera B.
+    """
+
     info = INFO
     cameras = ("cam_a", "cam_b")
 

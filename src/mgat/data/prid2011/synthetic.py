@@ -53,8 +53,8 @@ def write(
         if person in short_persons and short is not None:
             short_cams = str(plan.choice(["a", "b", "ab"]))
         for cam in "ab":
-            rng_range = short if cam in short_cams else normal
-            lengths[cam][person] = int(plan.integers(rng_range[0], rng_range[1] + 1))  # type: ignore[index]
+            rng_range = short if short is not None and cam in short_cams else normal
+            lengths[cam][person] = int(plan.integers(rng_range[0], rng_range[1] + 1))
     n_extra = max(2, n // 8)
     extras = {"a": range(201, 201 + n_extra), "b": range(201, 201 + 2 * n_extra)}
     for cam in "ab":
@@ -81,7 +81,7 @@ def write(
     nq = len(qualifying)
     if split_file == "json":
         splits = []
-        for _ in range(INFO.num_splits):
+        for _split in range(INFO.num_splits):
             perm = plan.permutation(nq)
             splits.append(
                 {

@@ -52,6 +52,7 @@ THUMBS_DB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
 def _key(value: object) -> int:
     if isinstance(value, str):
         return zlib.crc32(value.encode())
+    # Keys are str or int-like (Python or numpy ints); typeshed's int() takes no bare object.
     return int(value) & 0xFFFFFFFFFFFFFFFF  # type: ignore[call-overload]
 
 

@@ -13,7 +13,9 @@ alike and colour alone does not separate them; the camera transform shifts colou
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import SupportsInt
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -81,9 +83,15 @@ BAGS = ("none", "backpack", "handbag")
 BAG_WEIGHTS = np.array([0.55, 0.3, 0.15])
 
 
+def _rgb(values: Iterable[SupportsInt]) -> RGB:
+    """Three channel values as an RGB tuple of Python ints."""
+    red, green, blue = (int(v) for v in values)
+    return red, green, blue
+
+
 def _jitter(rng: np.random.Generator, colour: RGB, amount: int = 16) -> RGB:
     c = np.asarray(colour, dtype=np.int64) + rng.integers(-amount, amount + 1, 3)
-    return tuple(int(v) for v in np.clip(c, 0, 255))  # type: ignore[return-value]
+    return _rgb(np.clip(c, 0, 255))
 
 
 def _pick(rng: np.random.Generator, options: tuple, weights: np.ndarray | None = None):
@@ -92,7 +100,7 @@ def _pick(rng: np.random.Generator, options: tuple, weights: np.ndarray | None =
 
 
 def _shade(colour: RGB, factor: float) -> RGB:
-    return tuple(int(min(255, max(0, round(v * factor)))) for v in colour)  # type: ignore[return-value]
+    return _rgb(min(255, max(0, round(v * factor))) for v in colour)
 
 
 @dataclass(frozen=True)
@@ -193,12 +201,18 @@ class Camera:
         return np.asarray(pil)
 
 
+def _cast(values: Iterable[float]) -> tuple[float, float, float]:
+    """A camera's colour cast: one gain per channel."""
+    red, green, blue = (float(v) for v in values)
+    return red, green, blue
+
+
 def random_camera(rng: np.random.Generator) -> Camera:
     """Draw one camera's conditions."""
-    wall_top = tuple(int(v) for v in rng.integers(50, 210, 3))
-    wall_bottom = tuple(int(np.clip(v + rng.integers(-50, 51), 0, 255)) for v in wall_top)
+    wall_top = _rgb(rng.integers(50, 210, 3))
+    wall_bottom = _rgb(np.clip(v + rng.integers(-50, 51), 0, 255) for v in wall_top)
     floor_y = float(rng.uniform(0.7, 0.88))
-    clutter = []
+    clutter: list[tuple[float, float, float, float, RGB]] = []
     for _ in range(int(rng.integers(2, 7))):
         x0 = float(rng.uniform(-0.1, 0.95))
         y0 = float(rng.uniform(0.0, floor_y - 0.1))
@@ -209,20 +223,17 @@ def random_camera(rng: np.random.Generator) -> Camera:
                 x0 + float(rng.uniform(0.05, 0.35)),
                 min(floor_y, y0 + float(rng.uniform(0.05, 0.5))),
                 # Muted: halfway between a random colour and the wall's.
-                tuple(
-                    int((v + w) // 2)
-                    for v, w in zip(rng.integers(20, 236, 3), wall_top, strict=True)
-                ),
+                _rgb((v + w) // 2 for v, w in zip(rng.integers(20, 236, 3), wall_top, strict=True)),
             )
         )
     return Camera(
         gain=float(rng.uniform(0.72, 1.28)),
-        cast=tuple(float(v) for v in rng.uniform(0.84, 1.16, 3)),  # type: ignore[arg-type]
-        wall_top=wall_top,  # type: ignore[arg-type]
-        wall_bottom=wall_bottom,  # type: ignore[arg-type]
-        floor=tuple(int(v) for v in rng.integers(50, 180, 3)),  # type: ignore[arg-type]
+        cast=_cast(rng.uniform(0.84, 1.16, 3)),
+        wall_top=wall_top,
+        wall_bottom=wall_bottom,
+        floor=_rgb(rng.integers(50, 180, 3)),
         floor_y=floor_y,
-        clutter=tuple(clutter),  # type: ignore[arg-type]
+        clutter=tuple(clutter),
         texture_seed=int(rng.integers(2**31)),
         noise=float(rng.uniform(1.5, 6.0)),
         blur=float(rng.choice([0.0, 0.0, 0.4, 0.7])),
@@ -290,18 +301,18 @@ class Occluder:
 def random_occluder(rng: np.random.Generator) -> Occluder:
     """Draw an occluder that covers part (never all) of the body."""
     kind = _pick(rng, ("box", "pole", "passer"))
-    colour = tuple(int(v) for v in rng.integers(15, 240, 3))
+    colour = _rgb(rng.integers(15, 240, 3))
     if kind == "box":
         x0 = float(rng.uniform(-0.2, 0.3))
         y0 = float(rng.uniform(0.5, 0.72))
-        return Occluder(kind, x0, y0, x0 + float(rng.uniform(0.5, 1.1)), 1.05, colour)  # type: ignore[arg-type]
+        return Occluder(kind, x0, y0, x0 + float(rng.uniform(0.5, 1.1)), 1.05, colour)
     if kind == "pole":
         x0 = float(rng.uniform(0.15, 0.75))
-        return Occluder(kind, x0, -0.05, x0 + float(rng.uniform(0.07, 0.16)), 1.05, colour)  # type: ignore[arg-type]
+        return Occluder(kind, x0, -0.05, x0 + float(rng.uniform(0.07, 0.16)), 1.05, colour)
     left = rng.random() < 0.5
     width = float(rng.uniform(0.25, 0.42))
     x0 = -0.15 if left else 1.15 - width - 0.15
-    return Occluder(kind, x0, 0.15, x0 + width + 0.15, 1.2, colour)  # type: ignore[arg-type]
+    return Occluder(kind, x0, 0.15, x0 + width + 0.15, 1.2, colour)
 
 
 def _limb(

@@ -1,8 +1,7 @@
-"""Tests for mgat.data.fetch: checksums, downloads from a local HTTP server, safe extraction."""
+"""Tests for mgat.data.archives: safe extraction of tar and zip files, all or nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import stat
 import tarfile
@@ -10,131 +9,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import HttpServer, closed_port_url
 
-from mgat.data.fetch import download, safe_extract, sha256_file, verify_sha256
-from mgat.errors import ConfigError, DataError
-
-ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+from mgat.data.archives import safe_extract
+from mgat.errors import DataError
 
 
 def _one_line(err: pytest.ExceptionInfo) -> str:
     text = str(err.value)
     assert "\n" not in text
     return text
-
-
-# ------------------------------------------------------------------------------------------
-# Checksums
-# ------------------------------------------------------------------------------------------
-
-
-def test_sha256_of_known_bytes(tmp_path: Path) -> None:
-    path = tmp_path / "abc.bin"
-    path.write_bytes(b"abc")
-    assert sha256_file(path) == ABC_SHA256
-    assert sha256_file(path, chunk_size=1) == ABC_SHA256
-
-
-def test_sha256_missing_file_is_data_error(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="not found"):
-        sha256_file(tmp_path / "nope")
-
-
-def test_verify_accepts_matching_digest_any_case(tmp_path: Path) -> None:
-    path = tmp_path / "abc.bin"
-    path.write_bytes(b"abc")
-    assert verify_sha256(path, None) == ABC_SHA256
-    assert verify_sha256(path, ABC_SHA256.upper()) == ABC_SHA256
-
-
-def test_verify_mismatch_is_one_line_data_error(tmp_path: Path) -> None:
-    path = tmp_path / "abc.bin"
-    path.write_bytes(b"abd")
-    wrong = hashlib.sha256(b"abd").hexdigest()
-    with pytest.raises(DataError) as err:
-        verify_sha256(path, ABC_SHA256)
-    text = _one_line(err)
-    assert str(path) in text and ABC_SHA256 in text and wrong in text
-    assert "download it again" in text
-
-
-def test_verify_malformed_expected_is_config_error(tmp_path: Path) -> None:
-    path = tmp_path / "abc.bin"
-    path.write_bytes(b"abc")
-    with pytest.raises(ConfigError):
-        verify_sha256(path, "1234")
-
-
-# ------------------------------------------------------------------------------------------
-# Download from a local HTTP server
-# ------------------------------------------------------------------------------------------
-
-
-PAYLOAD = bytes(range(256)) * 5000  # ~1.3 MB, more than one read chunk
-PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
-
-
-def test_download_success(server: HttpServer, tmp_path: Path) -> None:
-    (server.root / "data.bin").write_bytes(PAYLOAD)
-    dest = tmp_path / "out" / "sub" / "data.bin"
-    result = download(server.url("data.bin"), dest, sha256=PAYLOAD_SHA.upper(), progress=False)
-    assert result == dest
-    assert dest.read_bytes() == PAYLOAD
-    assert not dest.with_name("data.bin.part").exists()
-
-
-def test_download_404_leaves_nothing(server: HttpServer, tmp_path: Path) -> None:
-    dest = tmp_path / "data.bin"
-    url = server.url("missing.bin")
-    with pytest.raises(DataError) as err:
-        download(url, dest, progress=False)
-    text = _one_line(err)
-    assert url in text and "404" in text and str(dest) in text
-    assert list(tmp_path.iterdir()) == [server.root]
-
-
-def test_download_checksum_mismatch_leaves_nothing(server: HttpServer, tmp_path: Path) -> None:
-    (server.root / "data.bin").write_bytes(PAYLOAD)
-    dest = tmp_path / "data.bin"
-    with pytest.raises(DataError) as err:
-        download(server.url("data.bin"), dest, sha256=ABC_SHA256, progress=False)
-    text = _one_line(err)
-    assert ABC_SHA256 in text and PAYLOAD_SHA in text
-    assert list(tmp_path.iterdir()) == [server.root]
-
-
-def test_download_connection_refused(tmp_path: Path) -> None:
-    dest = tmp_path / "data.bin"
-    with pytest.raises(DataError) as err:
-        download(closed_port_url("x"), dest, progress=False, timeout=5)
-    assert "download failed" in _one_line(err)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_download_skips_existing_file(server: HttpServer, tmp_path: Path) -> None:
-    (server.root / "data.bin").write_bytes(PAYLOAD)
-    dest = tmp_path / "data.bin"
-    dest.write_bytes(PAYLOAD)
-    download(server.url("data.bin"), dest, sha256=PAYLOAD_SHA, progress=False)
-    download(server.url("data.bin"), dest, progress=False)  # no checksum: trust what is there
-    assert server.requests == []
-
-
-def test_download_replaces_existing_file_with_wrong_checksum(
-    server: HttpServer, tmp_path: Path
-) -> None:
-    (server.root / "data.bin").write_bytes(PAYLOAD)
-    dest = tmp_path / "data.bin"
-    dest.write_bytes(b"stale")
-    download(server.url("data.bin"), dest, sha256=PAYLOAD_SHA, progress=False)
-    assert dest.read_bytes() == PAYLOAD
-    assert server.requests == ["/data.bin"]
-
-
-# ------------------------------------------------------------------------------------------
-# Archive helpers
-# ------------------------------------------------------------------------------------------
 
 
 def _tar_file(name: str, data: bytes = b"x", mode: int = 0o644) -> tuple[tarfile.TarInfo, bytes]:
@@ -260,7 +143,6 @@ def test_extract_zip_without_suffix_is_sniffed(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------
 
 BAD_TARS = {
-    "absolute": [_tar_file("ok.txt"), _tar_file("/tmp/evil.txt")],
     "dotdot": [_tar_file("ok.txt"), _tar_file("d/../../evil.txt")],
     "symlink-out": [_tar_file("ok.txt"), _tar_link("d/link", "../../outside")],
     "symlink-abs": [_tar_link("link", "/etc/passwd")],
@@ -270,14 +152,19 @@ BAD_TARS = {
         _tar_link("a", "x/y"),  # -> archive root
         _tar_link("b", "a/.."),  # lexically '.', really the parent of dest
     ],
-    "through-symlink": [_tar_link("d", "."), _tar_file("d/evil.txt")],
     "hardlink-out": [_tar_file("ok.txt"), _tar_link("h", "../outside", tarfile.LNKTYPE)],
     "hardlink-abs": [_tar_link("h", "/etc/passwd", tarfile.LNKTYPE)],
     "hardlink-missing": [_tar_link("h", "not-there.txt", tarfile.LNKTYPE)],
     "fifo": [_tar_file("ok.txt"), _tar_link("pipe", "", tarfile.FIFOTYPE)],
     "device": [_tar_link("dev", "", tarfile.CHRTYPE)],
     "file-and-dir": [_tar_file("a/b"), _tar_file("a/b/c")],
-    "file-twice": [_tar_file("a.txt", b"1"), _tar_file("a.txt", b"2")],
+}
+
+#: Archives tar(1) extracts inside the destination, and so does tarfile's data filter.
+TARS_KEPT_INSIDE = {
+    "absolute": ([_tar_file("/tmp/inside.txt", b"1")], "tmp/inside.txt"),  # '/' stripped
+    "through-symlink": ([_tar_link("d", "."), _tar_file("d/inside.txt", b"1")], "inside.txt"),
+    "file-twice": ([_tar_file("inside.txt", b"0"), _tar_file("inside.txt", b"1")], "inside.txt"),
 }
 
 
@@ -294,6 +181,16 @@ def test_extract_refuses_unsafe_tar(tmp_path: Path, case: str) -> None:
         safe_extract(archive, dest)
     assert list(dest.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tar", "out"]
+
+
+@pytest.mark.parametrize("case", sorted(TARS_KEPT_INSIDE))
+def test_extract_keeps_odd_tar_inside(tmp_path: Path, case: str) -> None:
+    members, written = TARS_KEPT_INSIDE[case]
+    archive = _make_tar(tmp_path / "odd.tar", members)
+    dest = tmp_path / "out"
+    safe_extract(archive, dest)
+    assert (dest / written).read_bytes() == b"1"  # the later of two members wins, as in tar(1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.tar", "out"]
 
 
 def _zip_symlink(name: str, target: str) -> tuple[zipfile.ZipInfo, bytes]:
