@@ -16,13 +16,8 @@ from mgat.digest import sha256_file
 from mgat.engine import StageSettings, train_stage
 from mgat.errors import ConfigError, DataError
 from mgat.featurefile import load_features
-from mgat.features import (
-    extract_features,
-    figure4_distances,
-    figure4_frames,
-    figure4_sample,
-    select_frames,
-)
+from mgat.features import extract_features, select_frames
+from mgat.figure4 import figure4_distances, figure4_frames, figure4_sample
 from mgat.metrics.evaluation import aggregate_splits, evaluate_split
 from mgat.models.saved import load_reid_model
 

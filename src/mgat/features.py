@@ -12,8 +12,8 @@ Besides the tracklet-level query and gallery features, a features file holds wha
 frame-level features can give: the Calinski-Harabasz index of the probe and gallery sets under
 each feature (Table 1; with one tracklet per person and camera, iLIDS-VID and PRID2011 have no
 tracklet-level clusters to score).
-Figure 4's sample of M persons x K frames is run by :func:`figure4_sample`, in the Figure 4 job,
-so that its settings do not rerun extractions.
+Figure 4's sample of M persons x K frames is chosen and run by :mod:`mgat.figure4`, in its own
+jobs, so that its settings do not rerun extractions.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ from mgat.models.saved import load_saved_model
 from mgat.provenance import device_name, environment
 from mgat.vocabulary import (
     DEFAULT_BATCH_SIZE,
-    DEFAULT_FEATURE,
     DEFAULT_PROTOCOL,
     DEFAULT_SAMPLING,
     DEFAULT_SEQ_LEN,
@@ -81,7 +80,7 @@ def select_frames(
     return np.concatenate([np.arange(num_frames), pads])
 
 
-def _frame_table(
+def frame_table(
     items: Sequence[Item], sampling: str, seq_len: int
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Unique frame paths to run, and for every (tracklet, chosen frame) pair the frame index
@@ -176,27 +175,7 @@ def _pool(chosen: torch.Tensor, owners: np.ndarray, n: int) -> np.ndarray:
     return (sums / counts[:, None]).numpy()
 
 
-def _sample_persons(pids: np.ndarray, persons: int, samples: int, seed: int) -> np.ndarray:
-    """Rows of ``persons`` x ``samples`` distinct frames for Figure 4, given each frame's pid.
-
-    Persons are drawn at random (fixed ``seed``) among those with at least ``samples`` distinct
-    frames, sorted by id; their frames are taken evenly over the rows they own, which follow
-    their tracklets. The choice depends only on the data, so every model of a split is shown on
-    the same frames.
-    """
-    eligible = sorted(p for p in np.unique(pids) if p > 0 and (pids == p).sum() >= samples)
-    if not eligible:
-        return np.empty(0, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    chosen = sorted(rng.choice(eligible, size=min(persons, len(eligible)), replace=False))
-    rows = []
-    for pid in chosen:
-        candidates = np.flatnonzero(pids == pid)
-        rows.extend(candidates[np.linspace(0, len(candidates) - 1, samples).round().astype(int)])
-    return np.asarray(rows, dtype=np.int64)
-
-
-def _check_options(sampling: str, numbers: dict[str, int]) -> None:
+def check_options(sampling: str, numbers: dict[str, int]) -> None:
     """Refuse an unknown frame sampling or a count below one, before anything is loaded."""
     if sampling not in SAMPLINGS:
         raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLINGS}")
@@ -205,7 +184,7 @@ def _check_options(sampling: str, numbers: dict[str, int]) -> None:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
 
 
-class _Loaded(NamedTuple):
+class LoadedModel(NamedTuple):
     """A trained model on its device and in its layout, and the input size to feed it."""
 
     model: ReidNet
@@ -216,9 +195,9 @@ class _Loaded(NamedTuple):
     width: int
 
 
-def _load_model(
+def load_model(
     model_path: str | Path, device: torch.device, height: int | None, width: int | None
-) -> _Loaded:
+) -> LoadedModel:
     """The model in eval mode; ``height`` and ``width`` default to the size it was trained at."""
     model, saved = load_saved_model(model_path)
     layout = memory_format("auto", device)  # channels_last on CUDA
@@ -226,10 +205,10 @@ def _load_model(
     trained = saved.get("settings") or {}
     height = int(trained.get("height", 256)) if height is None else height
     width = int(trained.get("width", 128)) if width is None else width
-    return _Loaded(model, saved, device, layout, height, width)
+    return LoadedModel(model, saved, device, layout, height, width)
 
 
-def _test_sets(
+def split_test_sets(
     dataset: str, root: str | Path, splits_file: str | Path, split: int, protocol: str
 ) -> DatasetSplit:
     """The split's query and gallery. One extraction serves both galleries: MARS's kit gallery
@@ -271,7 +250,7 @@ def extract_features(
     this one (``mgat.data.leakage``: a model of another split of the same dataset is refused
     unless ``allow_other_split``; another dataset is labelled cross-dataset). Returns ``meta``.
     """
-    _check_options(sampling, {"seq_len": seq_len, "batch_size": batch_size, "threads": threads})
+    check_options(sampling, {"seq_len": seq_len, "batch_size": batch_size, "threads": threads})
     check_outputs(
         {"features output": out},
         {"model": model_path, "splits file": splits_file},
@@ -280,7 +259,7 @@ def extract_features(
     ensure_writable(out)
     torch.set_num_threads(threads)
     target = resolve_device(device)
-    loaded = _load_model(model_path, target, height, width)
+    loaded = load_model(model_path, target, height, width)
     splits_sha256 = sha256_file(splits_file)
     trained = trained_on(
         loaded.saved,
@@ -300,7 +279,7 @@ def extract_features(
             dataset,
             trained["relation"],
         )
-    data = _test_sets(dataset, root, splits_file, split, protocol)
+    data = split_test_sets(dataset, root, splits_file, split, protocol)
     workers = loader_workers(threads, target)
     query_firsts = {_first_path(it) for it in data.query}
     in_query = np.asarray([_first_path(it) in query_firsts for it in data.gallery], dtype=bool)
@@ -310,7 +289,7 @@ def extract_features(
     arrays: dict[str, np.ndarray] = {}
     chi: dict[str, dict[str, float | None]] = {kind: {} for kind in TEST_FEATURES}
     for name, items in (("query", data.query), ("gallery", data.gallery)):
-        paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
+        paths, frame_ids, owners = frame_table(items, sampling, seq_len)
         frames, _rate = frame_features(
             loaded.model,
             paths,
@@ -375,138 +354,3 @@ def extract_features(
         len(data.gallery),
     )
     return meta
-
-
-def _distinct_test_frames(
-    data: DatasetSplit, sampling: str, seq_len: int
-) -> tuple[list[str], np.ndarray]:
-    """The distinct frames the extraction runs on a split's test sets, query first, each once,
-    and each one's person id."""
-    pid_of: dict[str, int] = {}
-    for items in (data.query, data.gallery):
-        paths, frame_ids, owners = _frame_table(items, sampling, seq_len)
-        pids = np.asarray([it.pid for it in items], dtype=np.int64)
-        for frame, owner in zip(frame_ids.tolist(), owners.tolist(), strict=True):
-            pid_of.setdefault(paths[frame], int(pids[owner]))
-    return list(pid_of), np.asarray(list(pid_of.values()), dtype=np.int64)
-
-
-#: The choices of Figure 4's frames (the keyword arguments of :func:`figure4_frames`).
-FRAME_CHOICES = (
-    "dataset", "root", "splits_file", "split", "protocol", "sampling", "seq_len", "persons",
-    "frames",
-)  # fmt: skip
-
-
-def figure4_frames(
-    *,
-    dataset: str,
-    root: str | Path,
-    splits_file: str | Path,
-    split: int,
-    protocol: str = DEFAULT_PROTOCOL,
-    sampling: str = DEFAULT_SAMPLING,
-    seq_len: int = DEFAULT_SEQ_LEN,
-    persons: int = 8,
-    frames: int = 8,
-) -> dict[str, Any]:
-    """Figure 4's sample: ``persons`` x ``frames`` distinct test frames of ``split``, their
-    paths and person ids (``paths``, ``pids``) with the choices that made them.
-
-    The frames are the extraction's (``sampling``, ``seq_len``), query first, then gallery;
-    persons are drawn with the seed ``split`` among those with at least ``frames`` of them, so
-    every model of a split is shown on the same frames. A sample larger than the data allow is
-    refused: it needs only the splits, so the workflow checks it before any training.
-    """
-    _check_options(sampling, {"seq_len": seq_len, "persons": persons, "frames": frames})
-    data = _test_sets(dataset, root, splits_file, split, protocol)
-    paths, pids = _distinct_test_frames(data, sampling, seq_len)
-    rows = _sample_persons(pids, persons, frames, seed=split)
-    found = len(rows) // frames
-    if found < persons:
-        raise ConfigError(
-            f"Figure 4 asks for {persons} persons x {frames} frames, but split {split} of "
-            f"{dataset} has only {found} persons with {frames} distinct test frames (sampling "
-            f"{sampling}, seq_len {seq_len}); lower evaluation.fig4_persons or fig4_samples"
-        )
-    return {
-        "dataset": dataset,
-        "split": split,
-        "protocol": protocol,
-        "sampling": sampling,
-        "seq_len": seq_len,
-        "persons": persons,
-        "frames": frames,
-        "paths": [paths[r] for r in rows],
-        "pids": pids[rows].tolist(),
-    }
-
-
-def figure4_features(
-    model_paths: Sequence[str | Path],
-    sample: dict[str, Any],
-    *,
-    height: int | None = None,
-    width: int | None = None,
-    feature: str = DEFAULT_FEATURE,
-    device: str = "auto",
-    threads: int = 1,
-) -> list[np.ndarray]:
-    """Each model's ``feature`` of Figure 4's ``sample`` frames (:func:`figure4_frames`), and
-    of those frames only."""
-    _check_options("all", {"threads": threads})
-    if feature not in TEST_FEATURES:
-        raise ConfigError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
-    torch.set_num_threads(threads)
-    target = resolve_device(device)
-    chosen = sample["paths"]
-    features = []
-    for model_path in model_paths:
-        loaded = _load_model(model_path, target, height, width)
-        run, _rate = frame_features(
-            loaded.model,
-            chosen,
-            loaded.height,
-            loaded.width,
-            max(len(chosen), 1),
-            0,
-            target,
-            loaded.layout,
-            f"{sample['dataset']} figure 4",
-        )
-        features.append(run[feature].numpy())
-    return features
-
-
-def _split_keywords(sample: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``sample``'s frame choices (:data:`FRAME_CHOICES`) apart from how the models run."""
-    choices = {k: v for k, v in sample.items() if k in FRAME_CHOICES}
-    return choices, {k: v for k, v in sample.items() if k not in FRAME_CHOICES}
-
-
-def figure4_sample(
-    model_path: str | Path, **sample: Any
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Figure 4's sample for one model: the features, person ids and paths of the frames that
-    :func:`figure4_frames` chooses (``sample``: its keywords, and height, width, feature,
-    device, threads)."""
-    choices, running = _split_keywords(sample)
-    frames = figure4_frames(**choices)
-    (features,) = figure4_features([model_path], frames, **running)
-    return features, np.asarray(frames["pids"], dtype=np.int64), frames["paths"]
-
-
-def figure4_distances(
-    baseline_model: str | Path, mgat_model: str | Path, frames: dict[str, Any], **running: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Euclidean distance matrices of Figure 4's ``frames`` (:func:`figure4_frames`) under the
-    baseline and the MGAT model, and their person ids (``running``: the keywords of
-    :func:`figure4_features`)."""
-    baseline, mgat = figure4_features([baseline_model, mgat_model], frames, **running)
-    return _euclidean(baseline), _euclidean(mgat), np.asarray(frames["pids"], dtype=np.int64)
-
-
-def _euclidean(features: np.ndarray) -> np.ndarray:
-    """All pairwise Euclidean distances between the rows of ``features``, in float64."""
-    values = features.astype(np.float64)
-    return np.sqrt(((values[:, None, :] - values[None, :, :]) ** 2).sum(axis=-1))

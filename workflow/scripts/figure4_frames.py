@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
 
-from mgat.features import figure4_frames
+from mgat.figure4 import figure4_frames
 from mgat.io import write_json_atomic
 from mgat.jobs import job
 

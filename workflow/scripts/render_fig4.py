@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
 
-from mgat.features import figure4_distances
+from mgat.figure4 import figure4_distances
 from mgat.io import read_json
 from mgat.jobs import job
 from mgat.render.figures import dataset_title, plot_distance_matrices
