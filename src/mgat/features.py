@@ -175,9 +175,10 @@ def _pool(chosen: torch.Tensor, owners: np.ndarray, n: int) -> np.ndarray:
     return (sums / counts[:, None]).numpy()
 
 
-def check_options(sampling: str, numbers: dict[str, int]) -> None:
-    """Refuse an unknown frame sampling or a count below one, before anything is loaded."""
-    if sampling not in SAMPLINGS:
+def check_options(sampling: str | None, numbers: dict[str, int]) -> None:
+    """Refuse an unknown frame sampling (None: none to check) or a count below one, before
+    anything is loaded."""
+    if sampling is not None and sampling not in SAMPLINGS:
         raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLINGS}")
     for name, value in numbers.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

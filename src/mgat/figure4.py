@@ -6,6 +6,7 @@ no extraction.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -60,13 +61,6 @@ def _distinct_test_frames(
     return list(pid_of), np.asarray(list(pid_of.values()), dtype=np.int64)
 
 
-#: The choices of Figure 4's frames (the keyword arguments of :func:`figure4_frames`).
-FRAME_CHOICES = (
-    "dataset", "root", "splits_file", "split", "protocol", "sampling", "seq_len", "persons",
-    "frames",
-)  # fmt: skip
-
-
 def figure4_frames(
     *,
     dataset: str,
@@ -111,6 +105,10 @@ def figure4_frames(
     }
 
 
+#: The choices of Figure 4's frames: the keyword arguments of :func:`figure4_frames`.
+FRAME_CHOICES = tuple(inspect.signature(figure4_frames).parameters)
+
+
 def figure4_features(
     model_paths: Sequence[str | Path],
     sample: dict[str, Any],
@@ -123,7 +121,7 @@ def figure4_features(
 ) -> list[np.ndarray]:
     """Each model's ``feature`` of Figure 4's ``sample`` frames (:func:`figure4_frames`), and
     of those frames only."""
-    check_options("all", {"threads": threads})
+    check_options(None, {"threads": threads})
     if feature not in TEST_FEATURES:
         raise ConfigError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
     torch.set_num_threads(threads)
