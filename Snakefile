@@ -19,6 +19,7 @@ include: "workflow/rules/splits.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/render.smk"
+include: "workflow/rules/pictures.smk"
 include: "workflow/rules/sweep.smk"
 
 

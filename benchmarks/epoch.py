@@ -3,7 +3,7 @@
 Synthesises a small MARS in its real on-disk layout, trains stage 1 and stage 2 on it through
 ``mgat.engine.stages.train_stage`` (the function every training job calls, so the figures are
 the ``images_per_s`` and ``max_memory_mb`` columns of ``train_log.csv``), then runs the
-extraction's frame loop (``mgat.features.frame_features``) over a list of test frames repeated
+extraction's frame loop (``mgat.extraction.frame_features``) over a list of test frames repeated
 to ``--extract-frames`` entries. The files repeat, but every entry is read, decoded, resized and
 run like a distinct frame; the real MARS test set (681,089 frames, about 3.4 GB of JPEG) stays in
 the page cache of a GPU node as these do. Epoch 0 of a compiled run includes compilation; the
@@ -31,7 +31,7 @@ from mgat.data.synthetic import synthesize
 from mgat.engine.device import loader_workers, memory_format, resolve_device
 from mgat.engine.loop import TIMING_COLUMNS
 from mgat.engine.stages import StageSettings, train_stage
-from mgat.features import frame_features
+from mgat.extraction import frame_features
 from mgat.models.saved import load_saved_model
 from mgat.runtime import add_runtime_options
 

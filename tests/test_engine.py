@@ -261,8 +261,8 @@ def test_kill_and_resume_gives_identical_weights(market, tmp_path: Path) -> None
 def test_repeated_runs_are_identical_on_the_cpu(market, tmp_path: Path) -> None:
     """Determinism: the same config trained twice (both stages) on the CPU gives the same
     weights, losses, features and metrics (docs/protocol.md says what holds on CUDA)."""
+    from mgat.extraction import extract_features
     from mgat.featurefile import load_features
-    from mgat.features import extract_features
     from mgat.metrics.evaluation import evaluate_split
 
     root, splits = market
@@ -306,8 +306,8 @@ def test_the_thread_count_is_recorded_and_a_resume_under_another_says_so(
     import logging
 
     import mgat.engine.stages as stages
+    from mgat.extraction import extract_features
     from mgat.featurefile import load_features
-    from mgat.features import extract_features
 
     root, splits = market
     settings = StageSettings(epochs=1, lr_backbone=0.01, lr_head=0.01, lr_step=1, **TINY)

@@ -15,8 +15,8 @@ from mgat.data.synthetic import synthesize
 from mgat.digest import sha256_file
 from mgat.engine import StageSettings, train_stage
 from mgat.errors import ConfigError, DataError
+from mgat.extraction import extract_features, select_frames
 from mgat.featurefile import load_features
-from mgat.features import extract_features, select_frames
 from mgat.figure4 import figure4_distances, figure4_frames, figure4_sample
 from mgat.metrics.evaluation import aggregate_splits, evaluate_split
 from mgat.models.saved import load_reid_model
@@ -29,7 +29,7 @@ def test_evenly_sampling_follows_torchreid() -> None:
     # Short tracklets are padded with their last frame.
     assert select_frames(4, "evenly", 6).tolist() == [0, 1, 2, 3, 3, 3]
     assert select_frames(5, "all").tolist() == [0, 1, 2, 3, 4]
-    with pytest.raises(ConfigError, match="evenly"):
+    with pytest.raises(ValueError, match="evenly"):
         select_frames(5, "random")
 
 
@@ -206,6 +206,67 @@ def test_evaluate_and_aggregate(trained, tmp_path: Path) -> None:
         aggregate_splits(records, tmp_path / "x.json", tmp_path / "x.csv", data_source="real")
 
 
+def test_reranked_evaluation_ranks_each_gallery_and_aggregates_as_a_model(
+    trained, tmp_path: Path, capsys
+) -> None:
+    """Re-ranking is scored from the same features, over each view's own gallery (MARS: the
+    kit's holds the queries, torchreid's does not, and k-reciprocal sets depend on the gallery),
+    and is aggregated as the model ``<model>+rerank`` with its differences to MGAT."""
+    from mgat.cli import main
+    from mgat.metrics import rank_metrics
+    from mgat.metrics.evaluation import Rerank
+    from mgat.metrics.rerank import rerank_distance
+
+    extract(trained, tmp_path / "f.npz")
+    params = Rerank(k1=5, k2=2, lambda_value=0.3)
+    records = []
+    for model in ("baseline", "mgat"):
+        out = tmp_path / f"{model}.json"
+        records.append(out)
+        run = evaluate_split(tmp_path / "f.npz", out, model=model, rerank=params, device="cpu")
+    data = load_features(tmp_path / "f.npz")
+    query, gallery = data["query_features_pooled"], data["gallery_features_pooled"]
+    in_query = data["gallery_in_query"]
+    assert in_query.any() and not in_query.all()
+    for view, keep in (("kit", np.ones_like(in_query)), ("torchreid", ~in_query)):
+        expected = rank_metrics(
+            rerank_distance(query, gallery[keep], k1=5, k2=2, lambda_value=0.3),
+            data["query_pids"], data["gallery_pids"][keep], data["query_camids"],
+            data["gallery_camids"][keep],
+            ap=run["protocols"][view]["ap"], ties=run["protocols"][view]["ties"],
+            average=run["protocols"][view]["average"],
+        )  # fmt: skip
+        reranked = run["reranked"]
+        assert reranked["protocols"][view]["mAP"] == expected.mAP
+        assert reranked["per_query"][view]["first_rank"] == expected.first_rank.tolist()
+        assert reranked["protocols"][view]["num_gallery"] == int(keep.sum())
+    assert run["reranked"]["rerank"] == {"k1": 5, "k2": 2, "lambda": 0.3}
+    assert run["provenance"]["evaluation"]["rerank"] == params._asdict()
+    assert run["reranked"]["top1"] == run["reranked"]["protocols"]["torchreid"]["top1"]
+    assert run["top1"] == run["protocols"]["torchreid"]["top1"]  # the plain figures stay
+    summary = aggregate_splits(records, tmp_path / "m.json", tmp_path / "m.csv",
+                               data_source="synthetic")  # fmt: skip
+    assert list(summary["models"]) == ["baseline", "mgat", "baseline+rerank", "mgat+rerank"]
+    assert summary["models"]["mgat+rerank"]["mAP"]["mean"] == run["reranked"]["mAP"]
+    assert summary["models"]["mgat+rerank"]["chi_probe"]["n"] == 0  # no CHI: same features
+    assert set(summary["cmc"]) == set(summary["models"])
+    pairs = summary["differences"]["torchreid"]
+    assert {"mgat-baseline", "mgat-baseline+rerank", "mgat+rerank-baseline+rerank"} <= set(pairs)
+    plain, reranked_mgat = run["mAP"], run["reranked"]["mAP"]
+    assert pairs["mgat-baseline+rerank"]["mAP"]["estimate"] == pytest.approx(
+        plain - reranked_mgat  # the same features under both names
+    )
+    # The command line offers the same, its parameters checked where they enter.
+    out = tmp_path / "cli.json"
+    args = ["evaluate", str(tmp_path / "f.npz"), "--out", str(out), "--rerank", "--k1", "5"]
+    assert main([*args, "--k2", "2", "--device", "cpu"]) == 0
+    shown = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert shown["reranked"]["mAP"] == run["reranked"]["mAP"]
+    with pytest.raises(SystemExit):
+        main([*args, "--lambda", "1.5"])
+    assert "must be from 0 to 1" in capsys.readouterr().err
+
+
 def test_runs_of_one_split_aggregate_as_seeds(trained, tmp_path: Path) -> None:
     """A one-split dataset trained with several seeds: runs 0 and 1 both read split 0."""
     paths = []
@@ -295,7 +356,7 @@ def test_figure4_runs_the_model_on_its_sample_frames_only(trained) -> None:
     np.testing.assert_allclose(base, cdist(features, features), atol=1e-4)
     np.testing.assert_array_equal(base, refined)
     np.testing.assert_array_equal(matrix_pids, pids)
-    with pytest.raises(ConfigError, match="persons must be a positive integer"):
+    with pytest.raises(ValueError, match="persons must be a positive integer"):
         figure4(trained, persons=0)
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.metrics import calinski_harabasz_score
 
-from mgat.errors import ConfigError, DataError
+from mgat.errors import DataError
 from mgat.metrics import (
     RankResult,
     calinski_harabasz,
@@ -410,10 +410,10 @@ def test_average_all_without_any_match_is_still_a_data_error() -> None:
         rank_metrics(*problem, average="all")
 
 
-def test_unknown_ties_or_average_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="unknown ties 'matlab'"):
+def test_unknown_ties_or_average_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown ties 'matlab'"):
         rank_metrics(*random_problem(0), ties="matlab")  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="unknown average 'some'"):
+    with pytest.raises(ValueError, match="unknown average 'some'"):
         rank_metrics(*random_problem(0), average="some")  # type: ignore[arg-type]
 
 
@@ -427,10 +427,10 @@ def test_accepts_torch_and_float64_inputs() -> None:
     assert result.mAP == expected.mAP
 
 
-def test_unknown_ap_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="unknown ap 'interpolated'"):
+def test_unknown_ap_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown ap 'interpolated'"):
         rank_metrics(*random_problem(0), ap="interpolated")  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="max_rank"):
+    with pytest.raises(ValueError, match="max_rank"):
         rank_metrics(*random_problem(0), max_rank=0)
 
 

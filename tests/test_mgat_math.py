@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 
-from mgat.errors import ConfigError
 from mgat.losses import OptimizationFeedbackLoss, identity_loss
 from mgat.models import MaskedGraphAttention, attention_matrix, mask_matrix, pairwise_sq_distances
 
@@ -151,7 +150,7 @@ def test_bf16_autocast_close_to_float32() -> None:
 
 def test_mgat_rejects_bad_gamma_and_shapes() -> None:
     for gamma in (0.0, -1.0, float("nan"), float("inf")):
-        with pytest.raises(ConfigError, match="gamma"):
+        with pytest.raises(ValueError, match="gamma"):
             MaskedGraphAttention(gamma)
     module = MaskedGraphAttention(1.0)
     with pytest.raises(ValueError, match="labels"):
@@ -230,9 +229,9 @@ def test_of_loss_flows_into_features_only_through_x() -> None:
 
 
 def test_of_loss_rejects_bad_settings() -> None:
-    with pytest.raises(ConfigError, match=r"mse, l2"):
+    with pytest.raises(ValueError, match=r"mse, l2"):
         OptimizationFeedbackLoss("l1")
-    with pytest.raises(ConfigError, match="weight"):
+    with pytest.raises(ValueError, match="weight"):
         OptimizationFeedbackLoss(weight=-1.0)
     with pytest.raises(ValueError, match="reduction"):
         OptimizationFeedbackLoss(reduction="max")
@@ -308,11 +307,11 @@ def test_graph_step_reads_x_where_configured(features: str) -> None:
 def test_graph_step_rejects_unknown_settings() -> None:
     from mgat.engine.steps import GraphStep
 
-    with pytest.raises(ConfigError, match="pooled, bn"):
+    with pytest.raises(ValueError, match="pooled, bn"):
         GraphStep(MaskedGraphAttention(1.0), OptimizationFeedbackLoss(), features="logits")
-    with pytest.raises(ConfigError, match="train, frozen"):
+    with pytest.raises(ValueError, match="train, frozen"):
         GraphStep(MaskedGraphAttention(1.0), OptimizationFeedbackLoss(), bn="eval")
-    with pytest.raises(ConfigError, match="mean, sum"):
+    with pytest.raises(ValueError, match="mean, sum"):
         GraphStep(MaskedGraphAttention(1.0), OptimizationFeedbackLoss(), reduction="max")
     with pytest.raises(ValueError, match="reduces by"):
         GraphStep(MaskedGraphAttention(1.0), OptimizationFeedbackLoss(), reduction="sum")

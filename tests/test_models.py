@@ -84,7 +84,7 @@ def test_param_groups_cover_trainable_parameters_once() -> None:
     assert set(ids) == {id(p) for p in model.parameters() if p.requires_grad}
     head = {id(p) for p in groups[1]["params"]}
     assert head == {id(model.bn.weight), id(model.classifier.weight)}
-    with pytest.raises(ConfigError, match="head_lr"):
+    with pytest.raises(ValueError, match="head_lr"):
         model.param_groups(0.001, -1.0)
 
 
@@ -111,7 +111,7 @@ def test_stage2_step_float64() -> None:
 
 
 def test_reidnet_rejects_bad_num_classes() -> None:
-    with pytest.raises(ConfigError, match="num_classes"):
+    with pytest.raises(ValueError, match="num_classes"):
         ReidNet("resnet18", num_classes=0)
 
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgat.errors import ConfigError, DataError
-from mgat.render import paper
+from mgat.errors import DataError, MgatError
+from mgat.render import published as paper
 from mgat.render.figures import (
     cmc_figure,
     distance_matrix_figure,
@@ -324,8 +324,12 @@ def test_table_bad_input(tmp_path: Path, all_metrics: dict) -> None:
         render_table(2, {"mars": all_metrics["mars"]}, tmp_path / "t2")
     with pytest.raises(DataError):
         render_table(1, {"market1501": all_metrics["market1501"]}, tmp_path / "t1")
-    with pytest.raises(ConfigError):
-        render_table(6, all_metrics, tmp_path / "t6")
+    # A table the paper does not have is the caller's mistake, not the user's (the workflow
+    # only asks for 1-5): a ValueError with a traceback, not a one-line user-facing error.
+    for number in (0, 6):
+        with pytest.raises(ValueError, match="Tables 1-5") as caught:
+            render_table(number, all_metrics, tmp_path / f"t{number}")
+        assert not isinstance(caught.value, MgatError)
     percent = metrics_record("ilidsvid")
     percent["models"]["mgat"]["top1"]["mean"] = 76.0  # percent instead of a fraction
     with pytest.raises(DataError, match="fraction"):
@@ -349,6 +353,53 @@ def test_markdown_writer_escapes_every_cell() -> None:
                                               ["MGAT", "0.5*2", "x|y"]]]  # fmt: skip
     with pytest.raises(ValueError, match="cells"):
         markdown_table(["a", "b"], [["only one"]])
+
+
+def test_markdown_section_escapes_heading_and_notes() -> None:
+    from mgat.render.markdown import markdown_section
+
+    lines = markdown_section("A | B*", ["x|y"], [["1"]], ["note *not emphasis* a|b"], level=3)
+    md = "\n".join(lines)
+    assert lines[0].startswith("### ") and lines[-1] == ""
+    assert md_text(md).splitlines() == ["A | B*", "note *not emphasis* a|b"]
+    assert md_tables(md) == [[["x|y"], ["1"]]]
+
+
+def test_numbers_print_one_way_in_tables_and_sweeps() -> None:
+    """One mean ± std, one signed difference and one interval formatter, shared."""
+    from mgat.render import numbers, sweeps, tables
+
+    fmt = numbers.format_mean_std
+    assert fmt(0.76, 0.012, scale=100, digits=1) == "76.0 ± 1.2"
+    assert fmt(0.76, None, scale=100, digits=1) == "76.0"  # the caller leaves the std out
+    assert fmt(0.76, math.nan, scale=100, digits=1) == "76.0"
+    assert fmt(math.nan, 0.1, digits=1) == "-" and fmt(None, digits=1, missing="n/a") == "n/a"
+    assert fmt(1234.5678, 37.0, digits=0) == "1235 ± 37"
+    assert numbers.signed(-1.254, 2) == f"{MINUS}1.25" and numbers.signed(0.0) == "+0.0"
+    assert numbers.signed(None) == "-" and numbers.signed(math.inf) == "-"
+    interval = numbers.format_interval(1.2, -0.5, 2.9)
+    assert interval == f"+1.2 [{MINUS}0.5, +2.9]" and "-" not in interval
+    assert numbers.format_interval(math.nan, 0.0, 1.0) == "-"
+    # The tables' public names are the shared ones; the sweeps print with the same functions.
+    assert tables.signed is numbers.signed and tables.format_interval is numbers.format_interval
+    assert tables.MINUS == numbers.MINUS == MINUS
+    assert sweeps.format_mean_std is fmt and sweeps.format_interval is numbers.format_interval
+
+
+def test_table_tells_a_missing_metric_from_a_non_number(tmp_path: Path) -> None:
+    """A metric the record lacks prints '-', one that is not a number 'n/a'; both are empty in
+    the CSV, and a difference to the paper from either is '-'."""
+    record = metrics_record("ilidsvid", source="real", n=1)
+    record["models"]["mgat"]["top5"] = stat(math.nan, 0.0, 1)
+    del record["models"]["mgat"]["top10"]
+    paths, md = render(tmp_path, 2, {"ilidsvid": record})
+    assert md_row(md, "MGAT", "this run") == ["76.0", "n/a", "-", "96.0", "71.0"]
+    delta = md_row(md, f"Δ MGAT (this run {MINUS} paper)", f"this run {MINUS} paper")
+    assert delta == [f"{MINUS}4.3", "-", "-", f"{MINUS}3.5", "-"]
+    df = pd.read_csv(paths["csv"])
+    ours = df[(df.method == "MGAT") & (df.source == "this run")].iloc[0]
+    assert math.isnan(ours.top5) and math.isnan(ours.top10) and ours.top20 == pytest.approx(96.0)
+    assert {"kind", "group", "top1_n", "top1_printed"}.isdisjoint(df.columns)  # CSV: a selection
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -542,23 +593,28 @@ def test_cmc_four_models_never_hide_one_another(all_metrics: dict) -> None:
         assert xs.min() == pytest.approx(1 + shift) and xs.max() == pytest.approx(20 + shift)
 
 
-def test_model_style_tells_the_four_models_apart() -> None:
+def test_model_style_tells_the_models_apart() -> None:
+    """Four stages, each also re-ranked: a stage and its re-ranked evaluation share a colour and
+    a line style (one model) and differ in the marker; no two models share a marker."""
     from matplotlib.figure import Figure
 
     from mgat.render.style import MODEL_ORDER, display_name, model_style
-    from mgat.vocabulary import STAGES
+    from mgat.vocabulary import MODELS, STAGES, reranked
 
-    assert sorted(MODEL_ORDER) == sorted(STAGES)  # every stage trained has its style and place
-    assert len({display_name(name) for name in MODEL_ORDER}) == 4
-    styles = [model_style(name) for name in MODEL_ORDER]
-    assert all(set(style) == {"color", "linestyle", "marker"} for style in styles)
-    for key in ("color", "linestyle", "marker"):
-        assert len({str(style[key]) for style in styles}) == 4, key
+    assert sorted(MODEL_ORDER) == sorted(MODELS)  # every model has its style and place
+    assert len({display_name(name) for name in MODEL_ORDER}) == 8
+    assert display_name(reranked("mgat")) == "MGAT + re-ranking"
+    styles = {name: model_style(name) for name in MODEL_ORDER}
+    assert all(set(style) == {"color", "linestyle", "marker"} for style in styles.values())
+    for key in ("color", "linestyle"):
+        assert len({str(styles[stage][key]) for stage in STAGES}) == 4, key
+        assert all(styles[reranked(stage)][key] == styles[stage][key] for stage in STAGES)
+    assert len({style["marker"] for style in styles.values()}) == 8
     others = [model_style("other", index) for index in range(3)]
     assert len({(str(s["linestyle"]), s["marker"], s["color"]) for s in others}) == 3
-    assert not {s["marker"] for s in others} & {s["marker"] for s in styles}
+    assert not {s["marker"] for s in others} & {s["marker"] for s in styles.values()}
     ax = Figure().subplots()
-    for index, style in enumerate(styles + others):
+    for index, style in enumerate([*styles.values(), *others]):
         ax.plot([0, 1], [index, index], **style)  # all valid matplotlib line arguments
 
 
@@ -721,11 +777,13 @@ def test_sweep_bad_input(tmp_path: Path) -> None:
     from mgat.errors import DataError
     from mgat.render.sweeps import summarize_sweep
 
-    with pytest.raises(DataError, match="no runs"):
+    # The workflow always passes runs with complete settings: anything else is a caller's bug.
+    with pytest.raises(ValueError, match="no runs"):
         summarize_sweep([], [])
     run = {"stage": "mgat", "setting": {"gamma": 1.0}, "evaluation": tmp_path / "x.json"}
-    with pytest.raises(DataError, match="lacks"):
+    with pytest.raises(ValueError, match="lacks"):
         summarize_sweep([run], [])
+    # A missing evaluation is the data's (the user's) problem.
     run["setting"] = sweep_setting()
     with pytest.raises(DataError, match="not found"):
         summarize_sweep([run], [])
@@ -760,6 +818,38 @@ def test_tables_4_and_5_show_the_kit_and_torchreid_protocols(tmp_path: Path, all
     # The Δ-to-paper rows are labelled by the protocol their values come from: the kit's.
     to_paper = table[table["source"] == f"this run {MINUS} paper"]
     assert set(to_paper["protocol"]) == {"kit"} and set(to_paper["ap"]) == {"trapezoid"}
+
+
+def test_re_ranked_rows_and_the_papers_claim_in_tables_4_and_5(tmp_path: Path, all_metrics) -> None:
+    """The re-ranked evaluations are rows of their own after the models, under both protocols,
+    with MGAT's difference to the re-ranked baseline: the paper's claim, measured."""
+    record = all_metrics["market1501"]
+    base = {"baseline": 0.6, "mgat": 0.65, "baseline+rerank": 0.68, "mgat+rerank": 0.7}
+    record["protocols"] = {
+        view: {m: model_record(b + shift, 1, (1.0, 1.0)) for m, b in base.items()}
+        for view, shift in (("kit", 0.0), ("torchreid", 0.1))
+    }
+    record["models"].update({m: model_record(b, 1, (1.0, 1.0)) for m, b in base.items()})
+    claim = {"top1": interval(-0.03, -0.06, 0.01, 1), "mAP": interval(-0.02, -0.05, 0.02, 1)}
+    record["differences"] = {view: {"mgat-baseline+rerank": claim} for view in ("kit", "torchreid")}
+    paths, md = render(tmp_path, 5, all_metrics)
+    for source in ("this run, dataset kit", "this run, torchreid"):
+        shift = 10.0 if source.endswith("torchreid") else 0.0
+        # Table 5's columns: mAP, top-1, top-5, top-10.
+        assert md_row(md, "Baseline + re-ranking", source)[1] == f"{68.0 + shift:.1f}"
+        assert md_row(md, "MGAT + re-ranking", source)[1] == f"{70.0 + shift:.1f}"
+        claim_row = md_row(md, f"Δ MGAT {MINUS} baseline + re-ranking [95% CI]", source)
+        assert claim_row[1] == f"{MINUS}3.0 [{MINUS}6.0, +1.0]"
+    methods = [cells[0] for table in md_tables(md) for cells in table]
+    assert methods.index("MGAT") < methods.index("Baseline + re-ranking")  # after the models
+    assert "k-reciprocal re-ranking" in md_text(md)
+    table = pd.read_csv(paths["csv"])
+    rows = table[table["method"] == "MGAT + re-ranking"]
+    assert sorted(rows["protocol"]) == ["kit", "torchreid"]
+    assert list(rows["top1"]) == pytest.approx([70.0, 80.0])
+    # The published re-ranking row of Table 5 stays the paper's (63.6 mAP, 77.1 top-1).
+    published = md_row(md, "k-reciprocal [44]", "paper (reported)")
+    assert published[:2] == ["63.6", "77.1"]
 
 
 def test_runs_of_one_split_are_called_seeds(tmp_path: Path, all_metrics: dict) -> None:

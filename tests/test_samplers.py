@@ -175,7 +175,7 @@ def test_pk_is_deterministic_and_resumable() -> None:
 def test_pk_rejects_bad_settings() -> None:
     with pytest.raises(ConfigError, match="distinct persons"):
         PKSampler(make_index([4] * 5), persons_per_batch=8)
-    with pytest.raises(ConfigError, match="images_per_person"):
+    with pytest.raises(ValueError, match="images_per_person"):
         PKSampler(INDEX, images_per_person=0)
     with pytest.raises(ConfigError, match="settings"):
         PKSampler(INDEX, 4, 4).load_state_dict(PKSampler(INDEX, 4, 5).state_dict())

@@ -13,7 +13,7 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from mgat.data.synthetic import layouts, synthesize
+from mgat.data.synthetic import synthesize, writing
 from mgat.errors import ConfigError, OutputError
 from tests.helpers import one_error_line, run_on_tmpfs
 
@@ -276,13 +276,13 @@ def test_deterministic(tmp_path: Path, dataset: str) -> None:
 
 def test_frames_written_in_shuffled_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     saved: list[Path] = []
-    original = layouts.Context.save
+    original = writing.Context.save
 
-    def record(self: layouts.Context, img: Image.Image, path: Path) -> None:
+    def record(self: writing.Context, img: Image.Image, path: Path) -> None:
         saved.append(path)
         original(self, img, path)
 
-    monkeypatch.setattr(layouts.Context, "save", record)
+    monkeypatch.setattr(writing.Context, "save", record)
     synthesize("ilidsvid", tmp_path, ids=4, min_frames=10, max_frames=12)
     by_folder = defaultdict(list)
     for p in saved:

@@ -529,6 +529,10 @@ def test_schema_enums_are_the_vocabulary() -> None:
         ("max_rank", vocabulary.DEFAULT_MAX_RANK),
     ):
         assert evaluation[key]["default"] == default, key
+    rerank = evaluation["rerank"]["properties"]
+    assert rerank["k1"]["default"] == vocabulary.DEFAULT_RERANK_K1
+    assert rerank["k2"]["default"] == vocabulary.DEFAULT_RERANK_K2
+    assert rerank["lambda"]["default"] == vocabulary.DEFAULT_RERANK_LAMBDA
 
 
 def test_the_command_line_offers_the_vocabulary() -> None:
@@ -549,6 +553,9 @@ def test_the_command_line_offers_the_vocabulary() -> None:
     assert tuple(extract["sampling"].choices) == vocabulary.SAMPLINGS
     assert tuple(evaluate["ap"].choices) == vocabulary.AP_FORMS
     assert tuple(evaluate["feature"].choices) == vocabulary.TEST_FEATURES
+    assert evaluate["k1"].default == vocabulary.DEFAULT_RERANK_K1
+    assert evaluate["k2"].default == vocabulary.DEFAULT_RERANK_K2
+    assert evaluate["lambda_value"].default == vocabulary.DEFAULT_RERANK_LAMBDA
     defaults = [
         (extract, "protocol", vocabulary.DEFAULT_PROTOCOL),
         (extract, "sampling", vocabulary.DEFAULT_SAMPLING),

@@ -21,6 +21,9 @@ from mgat.vocabulary import (
     DEFAULT_FEATURE,
     DEFAULT_MAX_RANK,
     DEFAULT_PROTOCOL,
+    DEFAULT_RERANK_K1,
+    DEFAULT_RERANK_K2,
+    DEFAULT_RERANK_LAMBDA,
     DEFAULT_SAMPLING,
     DEFAULT_SEQ_LEN,
     PROTOCOLS,
@@ -79,6 +82,17 @@ def _count(minimum: int):
         return value
 
     return parse
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, got {value}")
+    return value
 
 
 def _key_values(flag: str, items: list[str]) -> dict[str, str]:
@@ -145,7 +159,7 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _extract(args: argparse.Namespace) -> None:
-    from mgat.features import extract_features
+    from mgat.extraction import extract_features
 
     extract_features(
         args.model,
@@ -168,7 +182,7 @@ def _extract(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from mgat.metrics.evaluation import evaluate_split
+    from mgat.metrics.evaluation import Rerank, evaluate_split
 
     record = evaluate_split(
         args.features,
@@ -177,9 +191,15 @@ def _evaluate(args: argparse.Namespace) -> None:
         max_rank=args.max_rank,
         ap=args.ap,
         feature=args.feature,
+        rerank=Rerank(args.k1, args.k2, args.lambda_value) if args.rerank else None,
+        device=args.device,
         allow_other_split=args.allow_other_split,
     )
-    print(json.dumps({k: v for k, v in record.items() if k not in ("cmc", "per_query")}))
+    shown = {k: v for k, v in record.items() if k not in ("cmc", "per_query", "reranked")}
+    if "reranked" in record:
+        reranked = record["reranked"]
+        shown["reranked"] = {k: v for k, v in reranked.items() if k not in ("cmc", "per_query")}
+    print(json.dumps(shown))
 
 
 #: The flag that lets a model be tested on a split whose test persons it trained on.
@@ -310,6 +330,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--feature", choices=TEST_FEATURES, default=DEFAULT_FEATURE, help="the reported feature"
     )
+    evaluate.add_argument(
+        "--rerank", action="store_true", help="also score k-reciprocal re-ranked distances"
+    )
+    evaluate.add_argument("--k1", type=_count(1), default=DEFAULT_RERANK_K1)
+    evaluate.add_argument("--k2", type=_count(1), default=DEFAULT_RERANK_K2)
+    evaluate.add_argument(
+        "--lambda",
+        dest="lambda_value",
+        type=_fraction,
+        default=DEFAULT_RERANK_LAMBDA,
+        help="weight of the original distance in the re-ranked one, 0 to 1",
+    )
+    evaluate.add_argument("--device", default="auto", help="for re-ranking: auto, cpu, cuda[:N]")
     evaluate.add_argument("--allow-other-split", action="store_true", help=LEAK_HELP)
     evaluate.set_defaults(func=_evaluate)
     return parser

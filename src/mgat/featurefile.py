@@ -3,7 +3,7 @@
 A numpy ``.npz`` with both test features (pooled and post-BN) of the query and the gallery, their
 ids, cameras and first paths, ``gallery_in_query`` (MARS), and a JSON ``meta`` record (dataset,
 split, protocol, CHI, attention, provenance). It sits below both the extraction
-(``mgat.features``) and the metrics, so neither imports the other.
+(``mgat.extraction``) and the metrics, so neither imports the other.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def write_features(out: str | Path, meta: dict[str, Any], arrays: dict[str, np.n
 
 
 def load_features(path: str | Path) -> dict[str, Any]:
-    """Read a features file written by ``mgat.features.extract_features`` (arrays plus
+    """Read a features file written by ``mgat.extraction.extract_features`` (arrays plus
     ``meta``); one without an array of FEATURE_ARRAYS is refused by name."""
     try:
         with np.load(path, allow_pickle=False) as content:

@@ -17,7 +17,7 @@ import torch
 from mgat.data.base import DatasetSplit
 from mgat.engine.device import resolve_device
 from mgat.errors import ConfigError
-from mgat.features import check_options, frame_features, frame_table, load_model, split_test_sets
+from mgat.extraction import check_options, frame_features, frame_table, load_model, split_test_sets
 from mgat.vocabulary import (
     DEFAULT_FEATURE,
     DEFAULT_PROTOCOL,
@@ -123,7 +123,7 @@ def figure4_features(
     of those frames only."""
     check_options(None, {"threads": threads})
     if feature not in TEST_FEATURES:
-        raise ConfigError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
+        raise ValueError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
     torch.set_num_threads(threads)
     target = resolve_device(device)
     chosen = sample["paths"]

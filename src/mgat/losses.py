@@ -13,7 +13,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mgat.errors import ConfigError
 from mgat.vocabulary import LOSS_REDUCTIONS, OF_LOSS_FORMS
 
 
@@ -58,7 +57,7 @@ class OptimizationFeedbackLoss(nn.Module):
     ) -> None:
         super().__init__()
         if form not in OF_LOSS_FORMS:
-            raise ConfigError(
+            raise ValueError(
                 f"unknown OF loss form {form!r}; valid forms: {', '.join(OF_LOSS_FORMS)}"
             )
         if (
@@ -66,7 +65,7 @@ class OptimizationFeedbackLoss(nn.Module):
             or not isinstance(weight, int | float)
             or not (math.isfinite(weight) and weight >= 0)
         ):
-            raise ConfigError(f"OF loss weight must be a non-negative number, got {weight!r}")
+            raise ValueError(f"OF loss weight must be a non-negative number, got {weight!r}")
         _check_reduction(reduction)
         self.form = form
         self.weight = float(weight)

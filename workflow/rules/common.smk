@@ -64,7 +64,7 @@ NUM_SPLITS = {name: info.num_splits for name, info in REGISTRY.items()}
 
 wildcard_constraints:
     dataset="|".join(REGISTRY),
-    split=r"\d+",
+    run=r"\d+",  # a split of the splits file, or a seeded repeat of a one-split dataset
 
 
 def dataset_root(wildcards):
@@ -145,7 +145,7 @@ def pretrained_weights(wildcards):
     return {"weights": ancient(IMAGENET_WEIGHTS)} if IMAGENET_WEIGHTS else {}
 
 
-def splits_of(dataset):
+def runs_of(dataset):
     """Run indices of ``dataset``: the first ``splits_to_run`` of its splits file, or, for a
     dataset with one split, its ``repeats`` (run k: that split with seed train.seed + k)."""
     if NUM_SPLITS[dataset] == 1:
@@ -155,21 +155,21 @@ def splits_of(dataset):
 
 def data_split(wildcards):
     """The split of the splits file a run reads: the run itself, or 0 for a repeated run."""
-    return 0 if NUM_SPLITS[wildcards.dataset] == 1 else int(wildcards.split)
+    return 0 if NUM_SPLITS[wildcards.dataset] == 1 else int(wildcards.run)
 
 
 def run_seed(wildcards):
     """train.seed, plus the run index for a repeated run of a one-split dataset."""
-    offset = int(wildcards.split) if NUM_SPLITS[wildcards.dataset] == 1 else 0
+    offset = int(wildcards.run) if NUM_SPLITS[wildcards.dataset] == 1 else 0
     return TRAIN["seed"] + offset
 
 
-def per_split(pattern, **fixed):
-    """``pattern`` expanded over every configured dataset and its splits to run."""
+def per_run(pattern, **fixed):
+    """``pattern`` expanded over every configured dataset and its runs."""
     return [
-        pattern.format(dataset=dataset, split=split, **fixed)
+        pattern.format(dataset=dataset, run=run, **fixed)
         for dataset in DATASETS
-        for split in splits_of(dataset)
+        for run in runs_of(dataset)
     ]
 
 
@@ -257,11 +257,11 @@ def gallery_protocol(wildcards):
     return EVALUATION["mars_gallery"] if wildcards.dataset == "mars" else "torchreid"
 
 
-def split_evaluations(wildcards):
-    """Every evaluation a dataset's aggregate needs: each model on each split that runs."""
+def run_evaluations(wildcards):
+    """Every evaluation a dataset's aggregate needs: each model in each run."""
     return [
-        f"{RESULTS}/{wildcards.dataset}/split{split}/{model}/eval.json"
-        for split in splits_of(wildcards.dataset)
+        f"{RESULTS}/{wildcards.dataset}/split{run}/{model}/eval.json"
+        for run in runs_of(wildcards.dataset)
         for model in STAGES
     ]
 
@@ -313,7 +313,7 @@ def _sweep_settings():
 
 
 SWEEP_SPACE = Paramspace(_sweep_settings(), single_wildcard="setting")
-SWEEP_DIR = f"{RESULTS}/sweeps/{{dataset}}/split{{split}}/{{stage}}/{{setting}}"
+SWEEP_DIR = f"{RESULTS}/sweeps/{{dataset}}/split{{run}}/{{stage}}/{{setting}}"
 
 
 def _bad_sweep_datasets():
@@ -331,7 +331,7 @@ wildcard_constraints:
 
 def sweep_splits(dataset):
     """The sweep's splits of ``dataset``: the first sweep.splits of those that run."""
-    return list(splits_of(dataset))[: SWEEP["splits"]]
+    return list(runs_of(dataset))[: SWEEP["splits"]]
 
 
 def sweep_setting(wildcards):
@@ -352,7 +352,7 @@ def _sweep_rows():
     return list(zip(SWEEP_SPACE.instance_patterns, SWEEP_SPACE.dataframe.to_dict("records")))
 
 
-def sweep_control_path(dataset, split, row):
+def sweep_control_path(dataset, run, row):
     """The control's evaluation for a setting (with train.graph.control): the main run's where
     the setting trains the control as train.graph does (same M, K, BN mode and reduction), else
     the sweep's own, stored under the train.graph values of the parameters the control does not
@@ -360,11 +360,11 @@ def sweep_control_path(dataset, split, row):
     defaults = _graph_defaults()
     read = VOCABULARY.CONTROL_PARAMETERS
     if all(row[key] == defaults[key] for key in read):
-        return f"{RESULTS}/{dataset}/split{split}/{VOCABULARY.CONTROL}/eval.json"
+        return f"{RESULTS}/{dataset}/split{run}/{VOCABULARY.CONTROL}/eval.json"
     canonical = {**row, **{k: v for k, v in defaults.items() if k not in read}}
     typed = {k: SWEEP_TYPES.get(k, str)(v) for k, v in canonical.items()}
     setting = Path(*(f"{key}~{typed[key]}" for key in SWEEP_SPACE.dataframe.columns))
-    return f"{RESULTS}/sweeps/{dataset}/split{split}/{VOCABULARY.CONTROL}/{setting}/eval.json"
+    return f"{RESULTS}/sweeps/{dataset}/split{run}/{VOCABULARY.CONTROL}/{setting}/eval.json"
 
 
 def sweep_runs(wildcards):
@@ -373,13 +373,13 @@ def sweep_runs(wildcards):
     runs = []
     for stage in SWEEP["stages"]:
         for pattern, row in _sweep_rows():
-            for split in sweep_splits(wildcards.dataset):
+            for run in sweep_splits(wildcards.dataset):
                 path = (
-                    f"{RESULTS}/sweeps/{wildcards.dataset}/split{split}/{stage}/{pattern}/eval.json"
+                    f"{RESULTS}/sweeps/{wildcards.dataset}/split{run}/{stage}/{pattern}/eval.json"
                 )
                 control = None
                 if TRAIN["graph"]["control"]:
-                    control = sweep_control_path(wildcards.dataset, split, row)
+                    control = sweep_control_path(wildcards.dataset, run, row)
                 runs.append(
                     {"stage": stage, "setting": row, "evaluation": path, "control": control}
                 )
@@ -396,8 +396,8 @@ def sweep_evaluations(wildcards):
 def sweep_baseline(wildcards):
     """The baseline's evaluations of the sweep's splits: the line every setting is read against."""
     return [
-        f"{RESULTS}/{wildcards.dataset}/split{split}/baseline/eval.json"
-        for split in sweep_splits(wildcards.dataset)
+        f"{RESULTS}/{wildcards.dataset}/split{run}/baseline/eval.json"
+        for run in sweep_splits(wildcards.dataset)
     ]
 
 

@@ -4,14 +4,14 @@
 
 rule extract_features:
     input:
-        model=f"{RESULTS}/{{dataset}}/split{{split}}/{{model}}/model.pt",
+        model=f"{RESULTS}/{{dataset}}/split{{run}}/{{model}}/model.pt",
         splits=rules.make_splits.output.splits,
     output:
-        features=f"{RESULTS}/{{dataset}}/split{{split}}/{{model}}/features.npz",
+        features=f"{RESULTS}/{{dataset}}/split{{run}}/{{model}}/features.npz",
     log:
-        f"{RESULTS}/logs/extract_features/{{dataset}}/split{{split}}/{{model}}.log",
+        f"{RESULTS}/logs/extract_features/{{dataset}}/split{{run}}/{{model}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/extract_features/{{dataset}}/split{{split}}/{{model}}.tsv"
+        f"{RESULTS}/benchmarks/extract_features/{{dataset}}/split{{run}}/{{model}}.tsv"
     conda:
         "../../envs/mgat.yaml"
     threads: TRAIN["threads"]
@@ -36,11 +36,11 @@ rule evaluate:
     input:
         features=rules.extract_features.output.features,
     output:
-        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/{{model}}/eval.json",
+        metrics=f"{RESULTS}/{{dataset}}/split{{run}}/{{model}}/eval.json",
     log:
-        f"{RESULTS}/logs/evaluate/{{dataset}}/split{{split}}/{{model}}.log",
+        f"{RESULTS}/logs/evaluate/{{dataset}}/split{{run}}/{{model}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/evaluate/{{dataset}}/split{{split}}/{{model}}.tsv"
+        f"{RESULTS}/benchmarks/evaluate/{{dataset}}/split{{run}}/{{model}}.tsv"
     localrule: True
     conda:
         "../../envs/mgat.yaml"
@@ -52,6 +52,7 @@ rule evaluate:
         max_rank=EVALUATION["max_rank"],
         ap=EVALUATION["ap"],
         feature=EVALUATION["feature"],
+        rerank=EVALUATION["rerank"],
         mgat_version=MGAT_VERSION,
     script:
         "../scripts/evaluate.py"
@@ -59,7 +60,7 @@ rule evaluate:
 
 rule aggregate:
     input:
-        evaluations=split_evaluations,
+        evaluations=run_evaluations,
         manifest=f"{RESULTS}/data/{{dataset}}.manifest.json",
     output:
         json=f"{RESULTS}/{{dataset}}/metrics.json",

@@ -125,7 +125,10 @@ use rule render_fig5 as render_cmc with:
         f"{RESULTS}/logs/render_cmc/{{dataset}}.log",
     localrule: True
     params:
-        models=list(VOCABULARY.STAGES),
+        models=[
+            *VOCABULARY.STAGES,
+            *(VOCABULARY.reranked(m) for m in (VOCABULARY.BASELINE, VOCABULARY.MGAT)),
+        ],
         title="CMC curves, {dataset}",
 
 
@@ -142,3 +145,8 @@ rule all_figures:
     input:
         expand(f"{RESULTS}/figures/fig{{n}}_{{dataset}}.png", n=[4, 5], dataset=DATASETS),
         expand(f"{RESULTS}/{{dataset}}/cmc.png", dataset=DATASETS),
+        expand(
+            f"{RESULTS}/figures/{{picture}}_{{dataset}}.png",
+            picture=["ranklist", "curves"],
+            dataset=DATASETS,
+        ),

@@ -11,9 +11,9 @@ use rule train_mgat as train_sweep with:
         model=f"{SWEEP_DIR}/model.pt",
         metrics=f"{SWEEP_DIR}/train_log.csv",
     log:
-        f"{RESULTS}/logs/sweeps/train/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.log",
+        f"{RESULTS}/logs/sweeps/train/{{dataset}}/split{{run}}/{{stage}}/{{setting}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/sweeps/train/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.tsv"
+        f"{RESULTS}/benchmarks/sweeps/train/{{dataset}}/split{{run}}/{{stage}}/{{setting}}.tsv"
     params:
         stage=lambda wildcards: wildcards.stage,
         root=dataset_root,
@@ -31,9 +31,9 @@ use rule extract_features as extract_sweep_features with:
     output:
         features=f"{SWEEP_DIR}/features.npz",
     log:
-        f"{RESULTS}/logs/sweeps/extract/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.log",
+        f"{RESULTS}/logs/sweeps/extract/{{dataset}}/split{{run}}/{{stage}}/{{setting}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/sweeps/extract/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.tsv"
+        f"{RESULTS}/benchmarks/sweeps/extract/{{dataset}}/split{{run}}/{{stage}}/{{setting}}.tsv"
 
 
 use rule evaluate as evaluate_sweep with:
@@ -42,9 +42,9 @@ use rule evaluate as evaluate_sweep with:
     output:
         metrics=f"{SWEEP_DIR}/eval.json",
     log:
-        f"{RESULTS}/logs/sweeps/evaluate/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.log",
+        f"{RESULTS}/logs/sweeps/evaluate/{{dataset}}/split{{run}}/{{stage}}/{{setting}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/sweeps/evaluate/{{dataset}}/split{{split}}/{{stage}}/{{setting}}.tsv"
+        f"{RESULTS}/benchmarks/sweeps/evaluate/{{dataset}}/split{{run}}/{{stage}}/{{setting}}.tsv"
     localrule: True
     params:
         model=lambda wildcards: wildcards.stage,

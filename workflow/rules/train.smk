@@ -9,12 +9,12 @@ rule train_baseline:
         unpack(pretrained_weights),
         splits=rules.make_splits.output.splits,
     output:
-        model=f"{RESULTS}/{{dataset}}/split{{split}}/baseline/model.pt",
-        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/baseline/train_log.csv",
+        model=f"{RESULTS}/{{dataset}}/split{{run}}/baseline/model.pt",
+        metrics=f"{RESULTS}/{{dataset}}/split{{run}}/baseline/train_log.csv",
     log:
-        f"{RESULTS}/logs/train_baseline/{{dataset}}/split{{split}}.log",
+        f"{RESULTS}/logs/train_baseline/{{dataset}}/split{{run}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/train_baseline/{{dataset}}/split{{split}}.tsv"
+        f"{RESULTS}/benchmarks/train_baseline/{{dataset}}/split{{run}}.tsv"
     conda:
         "../../envs/mgat.yaml"
     threads: TRAIN["threads"]
@@ -39,12 +39,12 @@ rule train_mgat:
         splits=rules.make_splits.output.splits,
         init_model=rules.train_baseline.output.model,
     output:
-        model=f"{RESULTS}/{{dataset}}/split{{split}}/mgat/model.pt",
-        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/mgat/train_log.csv",
+        model=f"{RESULTS}/{{dataset}}/split{{run}}/mgat/model.pt",
+        metrics=f"{RESULTS}/{{dataset}}/split{{run}}/mgat/train_log.csv",
     log:
-        f"{RESULTS}/logs/train_mgat/{{dataset}}/split{{split}}.log",
+        f"{RESULTS}/logs/train_mgat/{{dataset}}/split{{run}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/train_mgat/{{dataset}}/split{{split}}.tsv"
+        f"{RESULTS}/benchmarks/train_mgat/{{dataset}}/split{{run}}.tsv"
     conda:
         "../../envs/mgat.yaml"
     threads: TRAIN["threads"]
@@ -67,23 +67,23 @@ rule train_mgat:
 # The ablation: the same stage 2 with unmasked attention (the stage follows the output folder).
 use rule train_mgat as train_gat with:
     output:
-        model=f"{RESULTS}/{{dataset}}/split{{split}}/gat/model.pt",
-        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/gat/train_log.csv",
+        model=f"{RESULTS}/{{dataset}}/split{{run}}/gat/model.pt",
+        metrics=f"{RESULTS}/{{dataset}}/split{{run}}/gat/train_log.csv",
     log:
-        f"{RESULTS}/logs/train_gat/{{dataset}}/split{{split}}.log",
+        f"{RESULTS}/logs/train_gat/{{dataset}}/split{{run}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/train_gat/{{dataset}}/split{{split}}.tsv"
+        f"{RESULTS}/benchmarks/train_gat/{{dataset}}/split{{run}}.tsv"
 
 
 # The control: the same stage 2 without the graph, X' = X and no OF loss.
 use rule train_mgat as train_finetune with:
     output:
-        model=f"{RESULTS}/{{dataset}}/split{{split}}/finetune/model.pt",
-        metrics=f"{RESULTS}/{{dataset}}/split{{split}}/finetune/train_log.csv",
+        model=f"{RESULTS}/{{dataset}}/split{{run}}/finetune/model.pt",
+        metrics=f"{RESULTS}/{{dataset}}/split{{run}}/finetune/train_log.csv",
     log:
-        f"{RESULTS}/logs/train_finetune/{{dataset}}/split{{split}}.log",
+        f"{RESULTS}/logs/train_finetune/{{dataset}}/split{{run}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/train_finetune/{{dataset}}/split{{split}}.tsv"
+        f"{RESULTS}/benchmarks/train_finetune/{{dataset}}/split{{run}}.tsv"
     params:
         stage=stage_of,
         root=dataset_root,
@@ -96,4 +96,4 @@ use rule train_mgat as train_finetune with:
 
 rule all_models:
     input:
-        [per_split(f"{RESULTS}/{{dataset}}/split{{split}}/{stage}/model.pt") for stage in STAGES],
+        [per_run(f"{RESULTS}/{{dataset}}/split{{run}}/{stage}/model.pt") for stage in STAGES],

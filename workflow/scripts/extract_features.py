@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
 
-from mgat.features import extract_features
+from mgat.extraction import extract_features
 from mgat.jobs import job
 
 with job(snakemake.log[0]):
@@ -14,7 +14,7 @@ with job(snakemake.log[0]):
         root=snakemake.params.root,
         splits_file=snakemake.input.splits,
         split=snakemake.params.data_split,
-        run=int(snakemake.wildcards.split),
+        run=int(snakemake.wildcards.run),
         out=snakemake.output.features,
         protocol=snakemake.params.protocol,
         height=snakemake.params.height,

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from mgat.data.base import Item
 from mgat.data.images import load_rgb
-from mgat.errors import ConfigError, DataError
+from mgat.errors import DataError
 
 __all__ = ["FrameDataset", "flatten_frames", "make_loader", "person_index"]
 
@@ -130,7 +130,7 @@ def make_loader(
     of ``workers`` nor the global RNG changes a batch. Make a new loader each epoch."""
     for name, value in (("workers", workers), ("seed", seed), ("epoch", epoch)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     pin = torch.device(device).type == "cuda"
     log.debug("loader for epoch %d: %d workers, pin_memory=%s", epoch, workers, pin)
     return DataLoader(

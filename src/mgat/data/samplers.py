@@ -36,7 +36,7 @@ _STATE_VERSION = 2
 
 def _check_positive(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 class _PersonBatchSampler(Sampler[list[int]]):
@@ -58,7 +58,7 @@ class _PersonBatchSampler(Sampler[list[int]]):
         if batches_per_epoch is not None:
             _check_positive("batches_per_epoch", batches_per_epoch)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self._pids = sorted(int(p) for p in person_index)
         self._images = {p: [int(i) for i in person_index[p]] for p in self._pids}
         empty = [p for p in self._pids if not self._images[p]]
@@ -101,7 +101,7 @@ class _PersonBatchSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose random draws the next pass uses (seeded from seed, epoch)."""
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise ConfigError(f"epoch must be a non-negative integer, got {epoch!r}")
+            raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}")
         if epoch != self.epoch:
             self.epoch = epoch
             self._batch = 0  # a partly yielded epoch is abandoned

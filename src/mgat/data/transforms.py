@@ -18,8 +18,6 @@ from typing import Any
 import torch
 from torchvision.transforms import v2
 
-from mgat.errors import ConfigError
-
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "model_input", "test_transform", "train_transform"]
 
 #: The backbone is ImageNet-pretrained, so inputs get ImageNet's channel statistics.
@@ -30,7 +28,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 def _pipeline(height: int, width: int, flip: bool) -> Callable[[Any], torch.Tensor]:
     for name, value in (("height", height), ("width", width)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"image {name} must be a positive integer, got {value!r}")
+            raise ValueError(f"image {name} must be a positive integer, got {value!r}")
     steps: list[Callable[[Any], Any]] = [
         v2.ToImage(),
         v2.Resize((height, width), interpolation=v2.InterpolationMode.BILINEAR, antialias=True),

@@ -71,7 +71,7 @@ def train_stage(
     ``threads``, change no batch (``mgat.data.frames.make_loader``).
     """
     if stage not in STAGES:
-        raise ConfigError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
+        raise ValueError(f"unknown stage {stage!r}; valid stages: {', '.join(STAGES)}")
     if stage != BASELINE and init_model is None:
         raise ConfigError(
             f"stage {stage} starts from a stage-1 model; give one with --init (mgat train) "

@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from mgat.engine.diagnostics import attention_statistics, batch_norm_layers, gradient_norm
-from mgat.errors import ConfigError
 from mgat.losses import OptimizationFeedbackLoss, identity_loss
 from mgat.models import MaskedGraphAttention
 from mgat.vocabulary import BN_MODES, GRAPH_FEATURES, LOSS_REDUCTIONS
@@ -58,13 +57,13 @@ class GraphStep:
         reduction: str = "mean",
     ) -> None:
         if features not in GRAPH_FEATURES:
-            raise ConfigError(
+            raise ValueError(
                 f"unknown MGAT input features {features!r}; valid: {', '.join(GRAPH_FEATURES)}"
             )
         if bn not in BN_MODES:
-            raise ConfigError(f"unknown stage-2 BN mode {bn!r}; valid: {', '.join(BN_MODES)}")
+            raise ValueError(f"unknown stage-2 BN mode {bn!r}; valid: {', '.join(BN_MODES)}")
         if reduction not in LOSS_REDUCTIONS:
-            raise ConfigError(
+            raise ValueError(
                 f"unknown loss reduction {reduction!r}; valid: {', '.join(LOSS_REDUCTIONS)}"
             )
         if graph is not None and of_loss is None:

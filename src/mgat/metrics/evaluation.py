@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ import pandas as pd
 from mgat.data.leakage import check_features
 from mgat.data.registry import dataset_info
 from mgat.digest import sha256_file
-from mgat.errors import ConfigError, DataError
+from mgat.errors import DataError
 from mgat.featurefile import load_features
 from mgat.io import (
     check_outputs,
@@ -25,17 +25,32 @@ from mgat.io import (
     write_text_atomic,
 )
 from mgat.metrics.bootstrap import paired_difference_ci
-from mgat.metrics.rank import APForm, Average, TieRule, rank_metrics, squared_euclidean
-from mgat.provenance import file_digest, write_provenance
+from mgat.metrics.rank import (
+    APForm,
+    Average,
+    RankResult,
+    TieRule,
+    rank_metrics,
+    squared_euclidean,
+)
+from mgat.provenance import device_name, file_digest, write_provenance
 from mgat.vocabulary import (
     DEFAULT_AP,
     DEFAULT_FEATURE,
     DEFAULT_MAX_RANK,
+    DEFAULT_RERANK_K1,
+    DEFAULT_RERANK_K2,
+    DEFAULT_RERANK_LAMBDA,
     DIFFERENCES,
+    MODELS,
     MOVEMENT_COLUMNS,
     STAGES,
     TEST_FEATURES,
+    reranked,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 #: The CMC ranks the paper's tables report.
 REPORTED_RANKS = (1, 5, 10, 20)
@@ -46,7 +61,6 @@ ATTENTION_START = ("alpha_self_start", "rel_change_start", "row_sum_start", "att
 #: What each run's training recorded, averaged like the metrics: the attention at the start of
 #: stage 2 and how far the stage moved the network by its end.
 TRAINING_SCALARS = (*ATTENTION_START, *MOVEMENT_COLUMNS)
-MODELS = STAGES
 #: The metrics each protocol reports (MARS and Market1501 report two, the kit's and torchreid's).
 PROTOCOL_SCALARS = ("top1", "top5", "top10", "top20", "mAP")
 #: The metrics recorded for each test feature.
@@ -93,6 +107,21 @@ def _queries_digest(data: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+class Rerank(NamedTuple):
+    """k-reciprocal re-ranking's parameters (``mgat.metrics.rerank``)."""
+
+    k1: int = DEFAULT_RERANK_K1
+    k2: int = DEFAULT_RERANK_K2
+    lambda_value: float = DEFAULT_RERANK_LAMBDA
+
+    @classmethod
+    def from_config(cls, values: dict[str, Any]) -> Rerank | None:
+        """The workflow's ``evaluation.rerank`` (validated by its schema); None if disabled."""
+        if not values.get("enabled", True):
+            return None
+        return cls(int(values["k1"]), int(values["k2"]), float(values["lambda"]))
+
+
 def evaluate_split(
     features: str | Path,
     out: str | Path,
@@ -101,6 +130,8 @@ def evaluate_split(
     max_rank: int = DEFAULT_MAX_RANK,
     ap: str = DEFAULT_AP,
     feature: str = DEFAULT_FEATURE,
+    rerank: Rerank | None = None,
+    device: str = "auto",
     allow_other_split: bool = False,
 ) -> dict[str, Any]:
     """Rank the gallery for every query of one features file and write the metrics JSON.
@@ -110,78 +141,38 @@ def evaluate_split(
     under the kit protocol of MARS and Market1501, which follows the kits. Both test features
     are scored (``features``); the record's metrics are those of ``feature``. ``per_query``
     keeps each query's AP and first-hit rank for the paired bootstrap of the aggregation.
+    With ``rerank``, the record's ``reranked`` holds the same metrics of ``feature`` after
+    k-reciprocal re-ranking (computed on ``device``) of each view's gallery: the aggregation
+    reports them as the model ``<model>+rerank``.
     Features of a model trained on another split are refused unless ``allow_other_split``
     (``mgat.data.leakage``); the record's ``trained_on`` says how model and split relate.
     """
     if feature not in TEST_FEATURES:
-        raise ConfigError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
+        raise ValueError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
     check_outputs({"metrics output": out}, {"features file": features})
     ensure_writable(out)
     data = load_features(features)
     meta = data["meta"]
     check_features(meta, str(features), allow_other_split)
-    in_query = data["gallery_in_query"]
-    distances = {
-        kind: squared_euclidean(data[f"query_features_{kind}"], data[f"gallery_features_{kind}"])
-        for kind in TEST_FEATURES
-    }
     configured = View(
         kit_gallery=meta["protocol"] != "torchreid",
         ap=cast(APForm, ap),  # rank_metrics refuses an unknown form
         ties="torchreid",
         average="valid",
     )
-    rankings: dict[tuple[str, View], Any] = {}
-
-    def rank(kind: str, view: View):
-        """Rank once per (feature, view): the configured protocol is usually one of the two
-        that MARS and Market1501 also report."""
-        if (kind, view) not in rankings:
-            keep = np.ones_like(in_query) if view.kit_gallery else ~in_query
-            rankings[kind, view] = rank_metrics(
-                distances[kind][:, keep],
-                data["query_pids"],
-                data["gallery_pids"][keep],
-                data["query_camids"],
-                data["gallery_camids"][keep],
-                max_rank=max_rank,
-                ap=view.ap,
-                ties=view.ties,
-                average=view.average,
-            )
-        return rankings[kind, view]
-
+    views = KIT_VIEWS if dataset_info(meta["dataset"]).kit_protocol else {REPORTED: configured}
+    rankings = _Rankings(data, max_rank)
+    for kind in TEST_FEATURES:
+        rankings.add_distances(kind, kind, squared_euclidean)
     chi = meta["chi"]
-    result = rank(feature, configured)
     by_feature = {
         kind: {
-            **_reported(rank(kind, configured)),
+            **_reported(rankings.rank(kind, configured)),
             "chi_probe": chi[kind]["query"],
             "chi_gallery": chi[kind]["gallery"],
         }
         for kind in TEST_FEATURES
     }
-    views = KIT_VIEWS if dataset_info(meta["dataset"]).kit_protocol else {REPORTED: configured}
-    protocols = {}
-    per_query = {}
-    for name, view in views.items():
-        ranked = rank(feature, view)
-        per_query[name] = {
-            "average": view.average,
-            "first_rank": ranked.first_rank.tolist(),
-            "ap": np.nan_to_num(ranked.ap, nan=0.0).tolist(),
-        }
-        if name == REPORTED:
-            continue
-        # "strictly adopt the original evaluation protocol provided by the dataset": the kit's
-        # gallery, AP, tie order and average, beside torchreid's, from the same features.
-        protocols[name] = {
-            **_reported(ranked),
-            "valid_queries": int(ranked.num_valid),
-            "num_queries": int(ranked.num_queries),
-            "num_gallery": int(in_query.size if view.kit_gallery else (~in_query).sum()),
-            **view._asdict(),
-        }
     record = {
         "dataset": meta["dataset"],
         "split": meta.get("run", meta["split"]),  # the run: a split, or a repeat of one
@@ -192,28 +183,150 @@ def evaluate_split(
         "feature": feature,
         "sampling": meta["sampling"],
         "trained_on": meta.get("trained_on"),
-        **_reported(result),
-        "valid_queries": int(result.num_valid),
-        "num_queries": int(result.num_queries),
+        **_ranked_metrics(rankings, feature, configured, views),
         "num_gallery": int(meta["num_gallery"]),
         "chi_probe": chi[feature]["query"],
         "chi_gallery": chi[feature]["gallery"],
         **training_record(meta.get("diagnostics")),
-        "cmc": [float(v) for v in result.cmc],
         "features": by_feature,
         "queries_sha256": _queries_digest(data),
-        "per_query": per_query,
     }
-    if protocols:
-        record["protocols"] = protocols
+    if rerank is not None:
+        reranked = RERANKED_FEATURE.format(feature)
+        from mgat.engine.device import resolve_device  # torch: only where re-ranking runs
+
+        target = resolve_device(device)
+        rankings.add_distances(reranked, feature, _reranker(rerank, target))
+        record["reranked"] = {
+            **_ranked_metrics(rankings, reranked, configured, views),
+            "rerank": {"k1": rerank.k1, "k2": rerank.k2, "lambda": rerank.lambda_value},
+            "device": device_name(target),  # float rounding differs between devices
+        }
     record["provenance"] = {
         "features": str(features),
         "features_sha256": sha256_file(features),
         "extraction": meta.get("provenance"),
-        "evaluation": {"max_rank": max_rank, "ap": ap, "feature": feature},
+        "evaluation": {
+            "max_rank": max_rank,
+            "ap": ap,
+            "feature": feature,
+            "rerank": None if rerank is None else rerank._asdict(),
+        },
     }
     write_json_atomic(out, record)
     return record
+
+
+#: The distances of a re-ranked test feature, beside the feature's own.
+RERANKED_FEATURE = "{}+rerank"
+Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _reranker(params: Rerank, device: torch.device) -> Distance:
+    from mgat.metrics.rerank import rerank_distance
+
+    def distance(query: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+        return rerank_distance(
+            query,
+            gallery,
+            k1=params.k1,
+            k2=params.k2,
+            lambda_value=params.lambda_value,
+            device=device,
+        )
+
+    return distance
+
+
+class _Rankings:
+    """The rankings of one features file, each computed once per (distances, view): a view's
+    gallery is the kit's (all items) or torchreid's (without the queries, MARS), and re-ranking
+    depends on the gallery it ranks, so its distances are computed per gallery."""
+
+    def __init__(self, data: dict[str, Any], max_rank: int) -> None:
+        self.data = data
+        self.max_rank = max_rank
+        self.in_query = data["gallery_in_query"]
+        self.distance: dict[str, Distance] = {}
+        self.features: dict[str, str] = {}
+        self._matrices: dict[tuple[str, bool], np.ndarray] = {}
+        self._ranked: dict[tuple[str, View], RankResult] = {}
+
+    def add_distances(self, name: str, kind: str, distance: Distance) -> None:
+        """Name a distance between the query and gallery features of test feature ``kind``."""
+        self.distance[name] = distance
+        self.features[name] = kind
+
+    def keep(self, view: View) -> np.ndarray:
+        """The gallery items the view ranks."""
+        return np.ones_like(self.in_query) if view.kit_gallery else ~self.in_query
+
+    def _matrix(self, name: str, view: View) -> np.ndarray:
+        """[Q, G'] distances over the view's gallery: a plain distance once over the whole
+        gallery, then sliced; a re-ranked one per gallery, since it depends on the gallery."""
+        keep = self.keep(view)
+        whole = name in TEST_FEATURES
+        key = (name, True if whole else bool(keep.all()))
+        if key not in self._matrices:
+            kind = self.features[name]
+            gallery = self.data[f"gallery_features_{kind}"]
+            query = self.data[f"query_features_{kind}"]
+            self._matrices[key] = self.distance[name](query, gallery if whole else gallery[keep])
+        return self._matrices[key][:, keep] if whole else self._matrices[key]
+
+    def rank(self, name: str, view: View) -> RankResult:
+        if (name, view) not in self._ranked:
+            keep = self.keep(view)
+            self._ranked[name, view] = rank_metrics(
+                self._matrix(name, view),
+                self.data["query_pids"],
+                self.data["gallery_pids"][keep],
+                self.data["query_camids"],
+                self.data["gallery_camids"][keep],
+                max_rank=self.max_rank,
+                ap=view.ap,
+                ties=view.ties,
+                average=view.average,
+            )
+        return self._ranked[name, view]
+
+
+def _ranked_metrics(
+    rankings: _Rankings, name: str, configured: View, views: dict[str, View]
+) -> dict[str, Any]:
+    """One set of distances' metrics as a record holds them: the configured protocol's figures
+    and CMC, each view's per-query AP and first-hit rank, and (MARS, Market1501) the kit's and
+    torchreid's protocols beside each other."""
+    result = rankings.rank(name, configured)
+    out: dict[str, Any] = {
+        **_reported(result),
+        "valid_queries": int(result.num_valid),
+        "num_queries": int(result.num_queries),
+        "cmc": [float(v) for v in result.cmc],
+        "per_query": {},
+    }
+    protocols = {}
+    for view_name, view in views.items():
+        ranked = rankings.rank(name, view)
+        out["per_query"][view_name] = {
+            "average": view.average,
+            "first_rank": ranked.first_rank.tolist(),
+            "ap": np.nan_to_num(ranked.ap, nan=0.0).tolist(),
+        }
+        if view_name == REPORTED:
+            continue
+        # "strictly adopt the original evaluation protocol provided by the dataset": the kit's
+        # gallery, AP, tie order and average, beside torchreid's, from the same features.
+        protocols[view_name] = {
+            **_reported(ranked),
+            "valid_queries": int(ranked.num_valid),
+            "num_queries": int(ranked.num_queries),
+            "num_gallery": int(rankings.keep(view).sum()),
+            **view._asdict(),
+        }
+    if protocols:
+        out["protocols"] = protocols
+    return out
 
 
 def _reported(result: Any) -> dict[str, float]:
@@ -288,9 +401,11 @@ def aggregate_splits(
                     f"evaluations disagree on {key} ({record.get(key)!r} vs {first.get(key)!r});"
                     " rerun them with one configuration"
                 )
-    unknown = sorted({r["model"] for r in records} - set(MODELS))
+    unknown = sorted({r["model"] for r in records} - set(STAGES))
     if unknown:
-        raise DataError(f"evaluations of unknown models {unknown}; known: {', '.join(MODELS)}")
+        raise DataError(f"evaluations of unknown models {unknown}; known: {', '.join(STAGES)}")
+    runs = records
+    records = [*records, *(_reranked_run(r) for r in records if r.get("reranked"))]
     models = sorted({r["model"] for r in records}, key=MODELS.index)
     summary: dict[str, Any] = {
         "dataset": first["dataset"],
@@ -367,10 +482,20 @@ def aggregate_splits(
                     **file_digest(path),
                     "made_from": r.get("provenance"),
                 }
-                for r, path in zip(records, evaluations, strict=True)
+                for r, path in zip(runs, evaluations, strict=True)
             ],
         )
     return summary
+
+
+def _reranked_run(record: dict[str, Any]) -> dict[str, Any]:
+    """A run's re-ranked evaluation as a run of the model ``<model>+rerank``: its rankings,
+    the model's own training record; no CHI or per-feature scores (re-ranking changes the
+    distances, not the features)."""
+    run = {**record, **record["reranked"], "model": reranked(record["model"])}
+    for key in ("reranked", "features", "chi_probe", "chi_gallery"):
+        run.pop(key, None)
+    return run
 
 
 def _per_query(record: dict[str, Any], view: str, metric: str) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mgat.errors import ConfigError, DataError
+from mgat.errors import DataError
 from mgat.vocabulary import AP_FORMS
 
 logger = logging.getLogger(__name__)
@@ -79,13 +79,16 @@ def _to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def _positive_int(value: Any, name: str) -> int:
+def positive_int(value: Any, name: str) -> int:
+    """``value`` as an int of at least 1 (an index-like value, not a bool), else ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
     try:
         number = operator.index(value)
     except TypeError:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}") from None
+        raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
     if number < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return number
 
 
@@ -95,7 +98,7 @@ def squared_euclidean(qf: Any, gf: Any, chunk: int = 1024) -> np.ndarray:
     Written in place into the [Q, G] result chunk by chunk, so no [Q, G] temporary is made beside
     it. Like torchreid's, the result is not clamped: rounding can leave tiny negative values.
     """
-    chunk = _positive_int(chunk, "chunk")
+    chunk = positive_int(chunk, "chunk")
     q = _to_numpy(qf).astype(np.float32, copy=False)
     g = _to_numpy(gf).astype(np.float32, copy=False)
     if q.ndim != 2 or g.ndim != 2:
@@ -254,13 +257,13 @@ def rank_metrics(
     ``max_rank`` (torchreid's Python code fails there and its Cython code reads stale values).
     """
     if ap not in AP_FORMS:
-        raise ConfigError(f"unknown ap {ap!r}; expected one of {', '.join(AP_FORMS)}")
+        raise ValueError(f"unknown ap {ap!r}; expected one of {', '.join(AP_FORMS)}")
     if ties not in TIE_RULES:
-        raise ConfigError(f"unknown ties {ties!r}; expected one of {', '.join(TIE_RULES)}")
+        raise ValueError(f"unknown ties {ties!r}; expected one of {', '.join(TIE_RULES)}")
     if average not in AVERAGES:
-        raise ConfigError(f"unknown average {average!r}; expected one of {', '.join(AVERAGES)}")
-    max_rank = _positive_int(max_rank, "max_rank")
-    chunk = _positive_int(chunk, "chunk")
+        raise ValueError(f"unknown average {average!r}; expected one of {', '.join(AVERAGES)}")
+    max_rank = positive_int(max_rank, "max_rank")
+    chunk = positive_int(chunk, "chunk")
     dist = _to_numpy(distmat)
     if dist.ndim != 2:
         raise DataError(f"the distance matrix must be 2-D [queries, gallery], got {dist.shape}")

@@ -13,8 +13,6 @@ import math
 import torch
 from torch import Tensor, nn
 
-from mgat.errors import ConfigError
-
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     """float64 stays float64; half precision is lifted to float32 for the distances."""
@@ -71,9 +69,9 @@ class MaskedGraphAttention(nn.Module):
     def __init__(self, gamma: float, masked: bool = True) -> None:
         super().__init__()
         if isinstance(gamma, bool) or not isinstance(gamma, int | float):
-            raise ConfigError(f"MGAT gamma must be a positive number, got {gamma!r}")
+            raise ValueError(f"MGAT gamma must be a positive number, got {gamma!r}")
         if not (math.isfinite(gamma) and gamma > 0):
-            raise ConfigError(f"MGAT gamma must be a positive finite number, got {gamma!r}")
+            raise ValueError(f"MGAT gamma must be a positive finite number, got {gamma!r}")
         self.gamma = float(gamma)
         self.masked = bool(masked)
 

@@ -18,7 +18,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from mgat.errors import ConfigError
 from mgat.models.backbone import NO_WEIGHTS, build_backbone
 
 
@@ -33,7 +32,7 @@ class ReidNet(nn.Module):
     ) -> None:
         super().__init__()
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ConfigError(f"num_classes must be a positive integer, got {num_classes!r}")
+            raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
         self.backbone_name = backbone
         self.num_classes = num_classes
         self.backbone, self.feature_dim = build_backbone(backbone, weights)
@@ -85,7 +84,7 @@ class ReidNet(nn.Module):
         """SGD parameter groups: the pretrained trunk and the new head, each with its own lr."""
         for label, lr in (("backbone_lr", backbone_lr), ("head_lr", head_lr)):
             if not isinstance(lr, int | float) or not lr >= 0:
-                raise ConfigError(f"{label} must be a non-negative number, got {lr!r}")
+                raise ValueError(f"{label} must be a non-negative number, got {lr!r}")
         backbone = [p for p in self.backbone.parameters() if p.requires_grad]
         head = [
             p

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from mgat.errors import DataError
 from mgat.io import atomic_path
-from mgat.render.paper import DATASET_LABELS
+from mgat.render.published import DATASET_LABELS
 from mgat.render.style import (
     DISTANCE_CMAP,
     MODEL_ORDER,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+__all__ = ["escape", "markdown_section", "markdown_table"]
+
 # Intraword underscores (alpha_ii) never start emphasis in CommonMark: left as they are.
 _ESCAPED = str.maketrans({"\\": "\\\\", "|": "\\|", "*": "\\*"})
 
@@ -28,4 +30,23 @@ def markdown_table(
     lines = ["| " + " | ".join(escape(h) for h in headers) + " |"]
     lines.append("| " + " | ".join(align) + " |")
     lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def markdown_section(
+    heading: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    notes: Sequence[str] = (),
+    *,
+    level: int = 2,
+    numeric_from: int | None = None,
+) -> list[str]:
+    """A heading, its table and the notes below it as lines, each block followed by a blank
+    line: how every table of the project reads, escaped alike."""
+    lines = [f"{'#' * level} {escape(heading)}", ""]
+    lines += markdown_table(headers, rows, numeric_from=numeric_from)
+    lines.append("")
+    for note in notes:
+        lines += [escape(note), ""]
     return lines

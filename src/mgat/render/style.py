@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 
 from mgat.errors import DataError
-from mgat.vocabulary import BASELINE, CONTROL, GAT, MGAT
+from mgat.vocabulary import BASELINE, CONTROL, GAT, MGAT, STAGES, reranked
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -48,8 +48,14 @@ DISPLAY_NAMES: dict[str, str] = {
 }
 #: How a sentence names a model as the reference of a difference ("MGAT minus the control").
 REFERENCE_NAMES: dict[str, str] = {BASELINE: "baseline", CONTROL: "control", GAT: "GAT"}
-#: Order in legends and tables: the reference first, then the control, the method last.
+# A re-ranked evaluation (k-reciprocal re-ranking of the model's own features): "MGAT +
+# re-ranking", the model's colour, a line style and marker of its own.
+DISPLAY_NAMES |= {reranked(m): f"{DISPLAY_NAMES[m]} + re-ranking" for m in STAGES}
+REFERENCE_NAMES |= {reranked(m): f"{REFERENCE_NAMES.get(m, m)} + re-ranking" for m in STAGES}
+#: Order in legends and tables: the reference first, then the control, the method last; the
+#: re-ranked evaluations after them in the same order.
 MODEL_ORDER: tuple[str, ...] = (BASELINE, CONTROL, GAT, MGAT)
+MODEL_ORDER += tuple(reranked(m) for m in MODEL_ORDER)
 
 # Okabe-Ito colours (seaborn's "colorblind" palette): distinguishable with colour blindness.
 _CB = sns.color_palette("colorblind")
@@ -59,6 +65,7 @@ PALETTE: dict[str, tuple[float, float, float]] = {
     GAT: _CB[0],  # blue
     MGAT: _CB[3],  # vermilion
 }
+PALETTE |= {reranked(m): colour for m, colour in PALETTE.items()}
 _EXTRA = [_CB[4], _CB[1], _CB[5], _CB[6], _CB[7]]
 
 # Line style and marker per model: curves that coincide stay apart in grey-scale prints too.
@@ -67,6 +74,12 @@ _LINES: dict[str, tuple[str, str]] = {
     CONTROL: ("-.", "D"),
     GAT: (":", "^"),
     MGAT: ("-", "o"),
+}
+_LINES |= {
+    reranked(BASELINE): ("--", "p"),
+    reranked(CONTROL): ("-.", "d"),
+    reranked(GAT): (":", "H"),
+    reranked(MGAT): ("-", "8"),
 }
 _EXTRA_DASHES: list[tuple[int, tuple[int, ...]]] = [
     (0, (5, 1)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,8 +27,9 @@ from mgat.errors import DataError
 from mgat.io import read_json, write_text_atomic
 from mgat.metrics.evaluation import REPORTED, mean_std, paired_differences
 from mgat.render.figures import save_figure
-from mgat.render.markdown import escape, markdown_table
-from mgat.render.paper import DATASET_LABELS
+from mgat.render.markdown import markdown_section
+from mgat.render.numbers import MINUS, MISSING, format_interval, format_mean_std, is_missing
+from mgat.render.published import DATASET_LABELS
 from mgat.render.style import (
     REFERENCE_NAMES,
     check_data_source,
@@ -36,7 +38,6 @@ from mgat.render.style import (
     label_data_source,
     model_style,
 )
-from mgat.render.tables import MINUS, format_interval
 from mgat.vocabulary import (
     BASELINE,
     CONTROL,
@@ -109,6 +110,88 @@ def _by_split(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(records, key=lambda r: r["split"])
 
 
+def _control_key(setting: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The values of the parameters a control reads: the settings that share one control."""
+    return tuple(setting[p] for p in CONTROL_PARAMETERS)
+
+
+@dataclass
+class _Sweep:
+    """A sweep's evaluations, read and in split order."""
+
+    settings: dict[tuple[Any, ...], dict[str, Any]]  # parameter values -> setting
+    runs: dict[tuple[Any, ...], list[dict[str, Any]]]  # (stage, *parameter values) -> runs
+    baseline: list[dict[str, Any]]
+    controls: dict[tuple[Any, ...], list[dict[str, Any]]]  # control parameter values -> runs
+    view: str  # the protocol the sweep reads its runs under
+
+
+def _read_sweep(runs: Sequence[Mapping[str, Any]], baseline: Sequence[str | Path]) -> _Sweep:
+    """Read every evaluation a sweep names once (a control is named by every stage's runs)."""
+    settings: dict[tuple[Any, ...], dict[str, Any]] = {}
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    controls: dict[tuple[Any, ...], list[str]] = {}  # control parameters -> evaluations
+    for run in runs:
+        setting = run["setting"]
+        missing = [p for p in SWEEP_PARAMETERS if p not in setting]
+        if missing:
+            raise ValueError(f"sweep setting {setting!r} lacks {missing}")
+        values = tuple(setting[p] for p in SWEEP_PARAMETERS)
+        settings[values] = {p: setting[p] for p in SWEEP_PARAMETERS}
+        groups.setdefault((run["stage"], *values), []).append(_read(run["evaluation"]))
+        if run.get("control"):
+            controls.setdefault(_control_key(setting), []).append(run["control"])
+    view = primary_view(next(iter(groups.values()))[0])
+    base = _by_split([_read(path) for path in baseline])
+    return _Sweep(
+        settings=settings,
+        runs={key: _by_split(records) for key, records in groups.items()},
+        baseline=base,
+        controls={
+            key: _by_split([_read(path) for path in dict.fromkeys(paths)])
+            for key, paths in controls.items()
+        },
+        view=view,
+    )
+
+
+def _reference_rows(sweep: _Sweep) -> list[dict[str, Any]]:
+    """The rows every setting is read against: the baseline, and each distinct control."""
+    rows = []
+    if sweep.baseline:
+        unset = dict.fromkeys(SWEEP_PARAMETERS)
+        rows.append(_summary_row(BASELINE, unset, sweep.baseline, sweep.view))
+    for key, records in sweep.controls.items():
+        setting = {
+            **dict.fromkeys(SWEEP_PARAMETERS),
+            **dict(zip(CONTROL_PARAMETERS, key, strict=True)),
+        }
+        rows.append(_summary_row(CONTROL, setting, records, sweep.view))
+    return rows
+
+
+def _setting_row(sweep: _Sweep, stage: str, point: tuple[Any, ...]) -> dict[str, Any]:
+    """One stage at one setting, with its paired differences (``d_<metric>_<reference>`` and
+    ``_low``/``_high``) to each reference that ran on the same splits."""
+    records = sweep.runs[(stage, *point)]
+    setting = sweep.settings[point]
+    row = _summary_row(stage, setting, records, sweep.view)
+    references = {
+        BASELINE: sweep.baseline,
+        CONTROL: sweep.controls.get(_control_key(setting), []),
+        GAT: sweep.runs.get((GAT, *point), []) if stage == MGAT else [],
+    }
+    for reference, prefix in SWEEP_DIFFERENCES:
+        if not references[reference]:
+            continue
+        found = paired_differences(records, references[reference], stage, reference)
+        for metric, ci in found.get(sweep.view, {}).items():
+            row[f"d_{metric}_{prefix}"] = ci["estimate"]
+            row[f"d_{metric}_{prefix}_low"] = ci["low"]
+            row[f"d_{metric}_{prefix}_high"] = ci["high"]
+    return row
+
+
 def summarize_sweep(
     runs: Sequence[Mapping[str, Any]],
     baseline: Sequence[str | Path],
@@ -120,64 +203,16 @@ def summarize_sweep(
 
     ``runs`` holds one entry per evaluated model: ``{"stage", "setting": {...}, "evaluation":
     path, "control": path or absent}``; ``baseline`` the baseline's evaluations of the same
-    splits.
+    splits. No runs, or a setting without every sweep parameter, is a caller's error
+    (ValueError); a missing or malformed evaluation a DataError.
     """
     if not runs:
-        raise DataError("the sweep has no runs to summarize")
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    controls: dict[tuple[Any, ...], list[str]] = {}  # control parameters -> evaluations
-    settings: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for run in runs:
-        setting = run["setting"]
-        missing = [p for p in SWEEP_PARAMETERS if p not in setting]
-        if missing:
-            raise DataError(f"sweep setting {setting!r} lacks {missing}")
-        values = tuple(setting[p] for p in SWEEP_PARAMETERS)
-        settings[values] = {p: setting[p] for p in SWEEP_PARAMETERS}
-        groups.setdefault((run["stage"], *values), []).append(_read(run["evaluation"]))
-        if run.get("control"):
-            key = tuple(setting[p] for p in CONTROL_PARAMETERS)
-            controls.setdefault(key, []).append(run["control"])
-    base_records = _by_split([_read(path) for path in baseline])
-    control_records = {  # each control read once, though every stage's runs name it
-        key: _by_split([_read(path) for path in dict.fromkeys(paths)])
-        for key, paths in controls.items()
-    }
-    some = next(iter(groups.values()))[0]
-    view = primary_view(some)
-
-    rows = []
-    if base_records:
-        rows.append(_summary_row(BASELINE, dict.fromkeys(SWEEP_PARAMETERS), base_records, view))
-    for key, records in control_records.items():
-        setting = {
-            **dict.fromkeys(SWEEP_PARAMETERS),
-            **dict(zip(CONTROL_PARAMETERS, key, strict=True)),
-        }
-        rows.append(_summary_row(CONTROL, setting, records, view))
-    for (stage, *point), records in groups.items():
-        records = _by_split(records)
-        row = _summary_row(stage, settings[tuple(point)], records, view)
-        references = {BASELINE: base_records}
-        setting = settings[tuple(point)]
-        control_key = tuple(setting[p] for p in CONTROL_PARAMETERS)
-        if control_key in control_records:
-            references[CONTROL] = control_records[control_key]
-        gat = groups.get((GAT, *point))
-        if stage == MGAT and gat:
-            references[GAT] = _by_split(gat)
-        for reference, prefix in SWEEP_DIFFERENCES:
-            mine = references.get(reference)
-            if not mine:
-                continue
-            found = paired_differences(records, mine, stage, reference).get(view, {})
-            for metric, ci in found.items():
-                row[f"d_{metric}_{prefix}"] = ci["estimate"]
-                row[f"d_{metric}_{prefix}_low"] = ci["low"]
-                row[f"d_{metric}_{prefix}_high"] = ci["high"]
-        rows.append(row)
+        raise ValueError("the sweep has no runs to summarize")
+    sweep = _read_sweep(runs, baseline)
+    rows = _reference_rows(sweep)
+    rows += [_setting_row(sweep, stage, tuple(point)) for stage, *point in sweep.runs]
     table = pd.DataFrame(rows)
-    table["view"] = view
+    table["view"] = sweep.view
     return table.sort_values(
         ["stage", *reversed(SWEEP_PARAMETERS)],
         key=lambda column: column.map(_sort_key),
@@ -193,29 +228,23 @@ def _sort_key(value: Any) -> Any:
     return (2, value) if isinstance(value, int | float) else (3, str(value))
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and not math.isfinite(value))
-
-
 def _parameter(value: Any) -> str:
-    return "" if _missing(value) else value if isinstance(value, str) else f"{value:g}"
+    return "" if is_missing(value) else value if isinstance(value, str) else f"{value:g}"
 
 
-def _stat(value: Any, std: Any, *, scale: float, digits: int) -> str:
-    if _missing(value):
-        return "-"
-    text = f"{value * scale:.{digits}f}"
-    if not _missing(std) and std > 0:
-        text += f" ± {std * scale:.{digits}f}"
-    return text
+def _mean_std_cell(row: Mapping[str, Any], key: str, *, scale: float, digits: int) -> str:
+    """Mean ± std over runs; a std of 0 (one run, or runs that agree) is left out."""
+    std = row[f"{key}_std"]
+    shown = None if is_missing(std) or std <= 0 else std
+    return format_mean_std(row[key], shown, scale=scale, digits=digits)
 
 
 def _interval(row: Mapping[str, Any], metric: str, prefix: str) -> str:
     """A difference and its interval in points, with two decimals: a method check resolves
     differences below a tenth of a point."""
     key = f"d_{metric}_{prefix}"
-    if _missing(row.get(key)):
-        return "-"
+    if is_missing(row.get(key)):
+        return MISSING
     estimate, low, high = (100 * row[key + end] for end in ("", "_low", "_high"))
     return format_interval(estimate, low, high, digits=2)
 
@@ -223,7 +252,7 @@ def _interval(row: Mapping[str, Any], metric: str, prefix: str) -> str:
 def _resolved(row: Mapping[str, Any], metric: str, prefix: str) -> int | None:
     """+1 / -1 where the interval lies above / below 0, 0 where it contains 0."""
     key = f"d_{metric}_{prefix}"
-    if _missing(row.get(key)):
+    if is_missing(row.get(key)):
         return None
     if row[key + "_low"] > 0:
         return 1
@@ -272,84 +301,97 @@ def _fixed(table: pd.DataFrame, varying: list[str]) -> str:
     return ", ".join(parts)
 
 
+def _sweep_title(table: pd.DataFrame, data_source: str) -> str:
+    dataset = str(table["dataset"].iloc[0])
+    label = DATASET_LABELS.get(dataset, dataset)
+    title = f"Sweep on {label}: stage 2 over its settings ({int(table['splits'].max())} run(s))"
+    if data_source == "synthetic":
+        title += " [SYNTHETIC data: shows the pipeline, says nothing about the paper's data]"
+    return title
+
+
+def _metrics_cells(
+    records: list[dict[str, Any]], varying: list[str]
+) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the main table: each row's metrics and training diagnostics."""
+    headers = ["Stage", *varying, "top-1 %", "top-5 %", "mAP %"]
+    headers += [_DIAGNOSTIC_HEADERS[d] for d in SWEEP_DIAGNOSTICS]
+    rows = []
+    for row in records:
+        cells = [display_name(row["stage"]), *(_parameter(row[p]) for p in varying)]
+        cells += [_mean_std_cell(row, m, scale=100, digits=1) for m in SWEEP_METRICS]
+        cells += [_mean_std_cell(row, d, scale=1, digits=4) for d in SWEEP_DIAGNOSTICS]
+        rows.append(cells)
+    return headers, rows
+
+
+def _metrics_note(table: pd.DataFrame, varying: list[str]) -> str:
+    """What the main table's protocol, fixed settings and diagnostics are."""
+    fixed = _fixed(table, varying)
+    kit = str(table["view"].iloc[0]) == "kit"
+    protocol = "the dataset kit's protocol" if kit else "the configured protocol"
+    return (
+        f"Mean ± std over runs, under {protocol}. "
+        + (f"Fixed in every setting: {fixed}. " if fixed else "")
+        + "Control: stage 2 without the graph (X' = X, no OF loss), trained with the "
+        "setting's M, K, bn and loss_reduction. alpha_ii: mean self weight of the attention "
+        "at the start of stage 2 (1 = the identity: X' = X); row sum: mean row sum of the "
+        "attention applied there (A o M for MGAT: alpha_ii + same - other; 1 for GAT); "
+        "||X'-X||/||X||: how much the graph moved the features then; trunk moved: "
+        "||W - W_stage1|| / ||W_stage1|| of the trunk at the end; head BN shift: RMS shift "
+        "of the head BN's running means, in stage-1 standard deviations. features: where "
+        "MGAT reads X (pooled: before the BN; bn: after it). M x K: persons x images per "
+        "batch."
+    )
+
+
+_DIFFERENCES_NOTE = (
+    "Each stage-2 model minus the named reference on the same queries: the control of its "
+    "setting, the baseline of the same splits, and (for MGAT) the GAT of the same setting. "
+    "Queries are resampled (over several runs: the runs first, then the queries within each). "
+    "An interval that contains 0 does not resolve a difference."
+)
+
+
+def _differences_cells(
+    runs: list[dict[str, Any]], varying: list[str]
+) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the differences table: every difference that ran, with its
+    interval, and the verdict against the control in words."""
+    present = [
+        (reference, prefix, metric)
+        for reference, prefix in SWEEP_DIFFERENCES
+        for metric in ("top1", "mAP")
+        if any(not is_missing(r.get(f"d_{metric}_{prefix}")) for r in runs)
+    ]
+    metric_names = {"top1": "top-1", "mAP": "mAP"}
+    headers = ["Stage", *varying]
+    headers += [f"Δ {metric_names[m]} vs {REFERENCE_NAMES[r]}" for r, _p, m in present]
+    headers.append("verdict")
+    rows = []
+    for row in runs:
+        cells = [display_name(row["stage"]), *(_parameter(row[p]) for p in varying)]
+        cells += [_interval(row, m, p) for _r, p, m in present]
+        rows.append([*cells, verdict(row)])
+    return headers, rows
+
+
 def sweep_markdown(table: pd.DataFrame, *, data_source: str) -> str:
     """The sweep table as Markdown: the baseline and the controls first, every setting with its
     metrics and training diagnostics, then its differences with their intervals and a verdict
     in words."""
     check_data_source(data_source)
-    dataset = str(table["dataset"].iloc[0])
-    label = DATASET_LABELS.get(dataset, dataset)
-    splits = int(table["splits"].max())
-    view = str(table["view"].iloc[0])
-    title = f"## Sweep on {label}: stage 2 over its settings ({splits} run(s))"
-    if data_source == "synthetic":
-        title += " [SYNTHETIC data: shows the pipeline, says nothing about the paper's data]"
-    varying = _varying(table)
-    headers = ["Stage", *varying, "top-1 %", "top-5 %", "mAP %"]
-    headers += [_DIAGNOSTIC_HEADERS[d] for d in SWEEP_DIAGNOSTICS]
     records = cast(list[dict[str, Any]], table.to_dict("records"))  # the columns are strings
-    rows = []
-    for row in records:
-        cells = [display_name(row["stage"])]
-        cells += [_parameter(row[p]) for p in varying]
-        cells += [_stat(row[m], row[f"{m}_std"], scale=100, digits=1) for m in SWEEP_METRICS]
-        cells += [_stat(row[d], row[f"{d}_std"], scale=1, digits=4) for d in SWEEP_DIAGNOSTICS]
-        rows.append(cells)
-    lines = [title, ""]
-    lines += markdown_table(headers, rows, numeric_from=1 + len(varying))
-    fixed = _fixed(table, varying)
-    protocol = "the dataset kit's protocol" if view == "kit" else "the configured protocol"
-    lines += [
-        "",
-        escape(
-            f"Mean ± std over runs, under {protocol}. "
-            + (f"Fixed in every setting: {fixed}. " if fixed else "")
-            + "Control: stage 2 without the graph (X' = X, no OF loss), trained with the "
-            "setting's M, K, bn and loss_reduction. alpha_ii: mean self weight of the attention "
-            "at the start of stage 2 (1 = the identity: X' = X); row sum: mean row sum of the "
-            "attention applied there (A o M for MGAT: alpha_ii + same - other; 1 for GAT); "
-            "||X'-X||/||X||: how much the graph moved the features then; trunk moved: "
-            "||W - W_stage1|| / ||W_stage1|| of the trunk at the end; head BN shift: RMS shift "
-            "of the head BN's running means, in stage-1 standard deviations. features: where "
-            "MGAT reads X (pooled: before the BN; bn: after it). M x K: persons x images per "
-            "batch."
-        ),
-        "",
-    ]
+    varying = _varying(table)
+    headers, rows = _metrics_cells(records, varying)
+    note = _metrics_note(table, varying)
+    title = _sweep_title(table, data_source)
+    lines = markdown_section(title, headers, rows, [note], numeric_from=1 + len(varying))
     runs = [r for r in records if r["stage"] not in (BASELINE, CONTROL)]
     if runs:
-        headers = ["Stage", *varying]
-        present = [
-            (reference, prefix, metric)
-            for reference, prefix in SWEEP_DIFFERENCES
-            for metric in ("top1", "mAP")
-            if any(not _missing(r.get(f"d_{metric}_{prefix}")) for r in runs)
-        ]
-        metric_names = {"top1": "top-1", "mAP": "mAP"}
-        headers += [f"Δ {metric_names[m]} vs {REFERENCE_NAMES[r]}" for r, _p, m in present]
-        headers.append("verdict")
-        rows = []
-        for row in runs:
-            cells = [display_name(row["stage"]), *(_parameter(row[p]) for p in varying)]
-            cells += [_interval(row, m, p) for _r, p, m in present]
-            cells.append(verdict(row))
-            rows.append(cells)
-        lines += [
-            "### Differences, in points, with paired bootstrap 95% confidence intervals",
-            "",
-        ]
-        lines += markdown_table(headers, rows, numeric_from=None)
-        lines += [
-            "",
-            escape(
-                "Each stage-2 model minus the named reference on the same queries: the control "
-                "of its setting, the baseline of the same splits, and (for MGAT) the GAT of the "
-                "same setting. Queries are resampled (over several runs: the runs first, then "
-                "the queries within each). An interval that contains 0 does not resolve a "
-                "difference."
-            ),
-            "",
-        ]
+        headers, rows = _differences_cells(runs, varying)
+        heading = "Differences, in points, with paired bootstrap 95% confidence intervals"
+        lines += markdown_section(heading, headers, rows, [_DIFFERENCES_NOTE], level=3)
     return "\n".join(lines)
 
 

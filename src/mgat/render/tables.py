@@ -3,7 +3,10 @@
 :func:`render_table` writes three files per table, ``{out_prefix}.md``, ``.csv`` and ``.tex``.
 The markdown and LaTeX carry the title, which states the data source (SYNTHETIC or real), the
 protocol, the AP form and the test feature, so a demo result is never mistaken for a
-reproduction.
+reproduction. Each table is built first as one tidy frame (one row per table row, numbers as
+numbers, with the kind and the group of each row); its CSV is a selection of the frame's columns,
+and its cells are printed from the frame by :mod:`mgat.render.numbers`, then written by the one
+Markdown writer (:mod:`mgat.render.markdown`) and the one LaTeX path (:mod:`mgat.render.latex`).
 
 Tables 2-5 list, in this order: the compared methods as the paper reports them (source
 ``paper (reported)``); per protocol this run shows (MARS and Market1501: the dataset kit's and
@@ -36,29 +39,38 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
-from mgat.errors import ConfigError, DataError
+from mgat.errors import DataError
 from mgat.io import write_text_atomic
 from mgat.metrics.evaluation import BOOTSTRAP_RESAMPLES
-from mgat.render.markdown import escape, markdown_table
-from mgat.render.paper import (
+from mgat.render.latex import latex_escape, latex_table
+from mgat.render.markdown import markdown_section
+from mgat.render.numbers import (
+    MINUS,
+    MISSING,
+    format_interval,
+    format_mean_std,
+    is_missing,
+    signed,
+)
+from mgat.render.published import (
     DATASET_LABELS,
     METRIC_LABELS,
     TABLE1,
     TABLE1_DATASETS,
     TABLE1_METHODS,
-    TABLE_DATASET,
     TABLES,
     PaperRow,
+    PaperTable,
 )
 from mgat.render.style import REFERENCE_NAMES, check_data_source, display_name
-from mgat.vocabulary import BASELINE, CONTROL, DIFFERENCES, GAT, MGAT, STAGES
+from mgat.vocabulary import BASELINE, CONTROL, DIFFERENCES, GAT, MGAT, STAGES, reranked
 
 __all__ = [
     "MINUS",
@@ -69,6 +81,7 @@ __all__ = [
     "format_interval",
     "latex_escape",
     "render_table",
+    "signed",
 ]
 
 log = logging.getLogger(__name__)
@@ -76,7 +89,6 @@ log = logging.getLogger(__name__)
 SOURCE_REPORTED = "paper (reported)"
 SOURCE_OURS = "this run"
 SOURCE_PAPER = "paper"
-MINUS = "\u2212"  # the typographic minus sign, for differences
 SOURCE_DELTA = f"this run {MINUS} paper"
 
 _AP_NAMES = {"noninterpolated": "non-interpolated", "trapezoid": "trapezoidal"}
@@ -92,21 +104,33 @@ FEATURE_LABELS = {"pooled": "pooled (before the BN)", "bn": "post-BN"}
 #: This run's rows in table order, and how the tables name them.
 _TABLE_NAMES = {GAT: "GAT (ablation)", CONTROL: "Control (stage 2, no graph)"}
 _OUR_MODELS = tuple((key, _TABLE_NAMES.get(key, display_name(key))) for key in STAGES)
+#: Each model's k-reciprocal re-ranked evaluation, after the models.
+_OUR_MODELS += tuple((reranked(key), f"{name} + re-ranking") for key, name in _OUR_MODELS)
 #: The metrics whose differences carry an interval.
 _CI_METRICS = ("top1", "mAP")
-_MISSING = "-"
+
+#: The kinds of row of Tables 2-5 (the tidy frame's ``kind``): the paper's compared methods,
+#: this run's models, their differences with an interval, the paper's own rows, and this run
+#: minus the paper.
+_REPORTED, _OURS, _INTERVAL, _PAPER, _TO_PAPER = "reported", "ours", "interval", "paper", "delta"
+_PUBLISHED_SOURCES = {_REPORTED: SOURCE_REPORTED, _PAPER: SOURCE_PAPER}
+
+#: Table 1's methods (the paper's names, and ours: the control) and their metrics-record models.
+_CHI_METHODS = {**TABLE1_METHODS, "Control": CONTROL}
+#: Table 1's metrics and the short names its CSV gives them.
+_CHI_COLUMNS = (("chi_probe", "probe"), ("chi_gallery", "gallery"))
 
 
 @dataclass
 class _Table:
-    """A table ready to write: display cells for md/tex, numbers for the CSV."""
+    """A table ready to write: display cells for md/tex, the tidy frame's CSV columns."""
 
     title: str
     headers: list[str]
-    rows: list[list[str]]
+    cells: list[list[str]]
     groups: list[int]  # index of the first row of every group after the first
     csv: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
     numeric_from: int = 2  # columns from here on are right-aligned
 
 
@@ -114,6 +138,7 @@ class _Table:
 
 
 def _record(metrics: Mapping[str, Any], dataset: str, number: int) -> Mapping[str, Any]:
+    """The metrics record of ``dataset``, checked: it comes from a file."""
     record = metrics.get(dataset)
     if record is None:
         raise DataError(f"Table {number} needs the metrics of {dataset}, which are missing")
@@ -131,13 +156,13 @@ def _record(metrics: Mapping[str, Any], dataset: str, number: int) -> Mapping[st
 
 
 def _stat(
-    record: Mapping[str, Any], model: str, metric: str, *, fraction: bool
+    models: Mapping[str, Any], model: str, metric: str, *, dataset: str, fraction: bool
 ) -> tuple[float, float, int] | None:
     """(mean, std, n) of one metric of one model, or None if the record lacks it."""
-    entry = record["models"].get(model, {}).get(metric)
+    entry = models.get(model, {}).get(metric)
     if entry is None:
         return None
-    where = f"{record.get('dataset')}/{model}/{metric}"
+    where = f"{dataset}/{model}/{metric}"
     try:
         mean = float(entry["mean"])
         std = float(entry.get("std", 0.0) or 0.0)
@@ -162,30 +187,54 @@ def _n_splits(record: Mapping[str, Any]) -> int:
     return max(ns, default=1)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What a metrics record says about the run behind its numbers."""
+
+    dataset: str
+    data_source: str
+    protocol: str
+    ap: str
+    feature: Any  # the test feature ("pooled", "bn"), None where the record does not say
+    n: int  # runs: splits, or seeded repeats of the one split
+    repeated: bool  # the runs are seeds of one split
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The CSV's description of this run, on each of its rows."""
+        return {"data_source": self.data_source, "feature": self.feature, "n": self.n}
+
+    @property
+    def aggregate(self) -> str:
+        """How this run's numbers aggregate its runs, in words."""
+        if self.n > 1 and self.repeated:
+            return f"mean ± std over {self.n} runs (seeds) of the one split"
+        return f"mean ± std over {self.n} splits" if self.n > 1 else "a single split, no std"
+
+
+def _run_of(record: Mapping[str, Any], dataset: str) -> _Run:
+    return _Run(
+        dataset=dataset,
+        data_source=record["data_source"],
+        protocol=str(record.get("protocol", "unknown")),
+        ap=str(record.get("ap", "unknown")),
+        feature=record.get("feature"),
+        n=_n_splits(record),
+        repeated=bool(record.get("repeated_split")),
+    )
+
+
 def _source_phrase(data_source: str) -> str:
     if data_source == "synthetic":
         return "SYNTHETIC data — not comparable to the paper"
     return "real data"
 
 
-def _aggregate_phrase(n: int, repeated: bool = False) -> str:
-    if n > 1 and repeated:
-        return f"mean ± std over {n} runs (seeds) of the one split"
-    return f"mean ± std over {n} splits" if n > 1 else "a single split, no std"
-
-
-def _feature_phrase(record: Mapping[str, Any]) -> str:
-    feature = record.get("feature")
+def _feature_phrase(feature: Any) -> str:
     return f"test feature {FEATURE_LABELS.get(feature, feature)}" if feature else ""
 
 
-def _context(record: Mapping[str, Any]) -> tuple[str, str, str, int]:
-    protocol = str(record.get("protocol", "unknown"))
-    ap = str(record.get("ap", "unknown"))
-    return record["data_source"], protocol, ap, _n_splits(record)
-
-
-def _attention_notes(record: Mapping[str, Any]) -> list[str]:
+def _attention_notes(record: Mapping[str, Any], dataset: str) -> list[str]:
     """A footnote per stage-2 model whose attention was numerically the identity at its start
     (X' = X): its rows then measure identity-loss fine-tuning, not the graph attention."""
     notes = []
@@ -199,7 +248,7 @@ def _attention_notes(record: Mapping[str, Any]) -> list[str]:
         n = int(entry["n"])
         alpha = record["models"][model].get("alpha_self_start", {}).get("mean", math.nan)
         notes.append(
-            f"{name} on {DATASET_LABELS[record['dataset']]}: the attention was numerically the "
+            f"{name} on {DATASET_LABELS[dataset]}: the attention was numerically the "
             f"identity at the start of stage 2 on {round(fraction * n)} of {n} splits (mean "
             f"alpha_ii {alpha:.4f}): X' = X there, so the {name} rows measure fine-tuning with "
             "the identity loss, not the graph attention (see train_log.csv and docs/protocol.md)."
@@ -207,32 +256,24 @@ def _attention_notes(record: Mapping[str, Any]) -> list[str]:
     return notes
 
 
-# --- formatting ------------------------------------------------------------------------------
+# --- from the tidy frame to the printed cells ------------------------------------------------
 
 
-def _fmt(value: float, std: float, n: int, *, scale: float, digits: int) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    text = f"{value * scale:.{digits}f}"
-    if n > 1 and math.isfinite(std):
-        text += f" ± {std * scale:.{digits}f}"
-    return text
+def _rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The frame's rows as mappings; a column no row has is absent (``.get`` is None)."""
+    return cast(list[dict[str, Any]], frame.to_dict("records"))
 
 
-def signed(value: float, digits: int = 1) -> str:
-    """A difference with its sign, the minus as U+2212."""
-    return f"{value:+.{digits}f}".replace("-", MINUS)
+def _group_starts(labels: pd.Series) -> list[int]:
+    """The rows that start a row group, all but the first: where ``labels`` changes."""
+    values = labels.tolist()
+    return [i for i in range(1, len(values)) if values[i] != values[i - 1]]
 
 
-def format_interval(estimate: float, low: float, high: float, digits: int = 1) -> str:
-    """``+1.2 [-0.5, +2.9]`` (minus signs U+2212): a difference and its interval."""
-    return f"{signed(estimate, digits)} [{signed(low, digits)}, {signed(high, digits)}]"
-
-
-def _fmt_delta(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return _MISSING
-    return signed(value)
+def _printed(row: Mapping[str, Any], column: str) -> str:
+    """A published number as the paper prints it (``58``, ``99.32``), ``-`` if it has none."""
+    text = row.get(f"{column}_printed")
+    return text if isinstance(text, str) else MISSING
 
 
 def _chi_digits(std: float, n: int) -> int:
@@ -243,11 +284,36 @@ def _chi_digits(std: float, n: int) -> int:
     return min(4, max(0, -math.floor(math.log10(std))))
 
 
-def _paper_cells(row: PaperRow, extra: int) -> list[str]:
-    return [_MISSING if v is None else v for v in row.values] + [_MISSING] * extra
+def _ours_cell(row: Mapping[str, Any], column: str, digits: int | None = None) -> str:
+    """This run's mean, ± its std over several runs; ``n/a`` where it is not a number, ``-``
+    where the record lacks it. ``digits`` None: as many as the std supports (CHI)."""
+    n = row.get(f"{column}_n")
+    if n is None or is_missing(n):
+        return MISSING
+    std = row[f"{column}_std"]
+    if digits is None:
+        digits = _chi_digits(std, n)
+    return format_mean_std(row[column], std if n > 1 else None, digits=digits, missing="n/a")
 
 
-# --- Tables 2-5 ------------------------------------------------------------------------------
+def _metric_cell(row: Mapping[str, Any], metric: str) -> str:
+    """One metric of one row of Tables 2-5, printed as its kind of row prints numbers."""
+    kind = row["kind"]
+    if kind in _PUBLISHED_SOURCES:
+        return _printed(row, metric)
+    if kind == _OURS:
+        return _ours_cell(row, metric, digits=1)
+    if kind == _INTERVAL:
+        low, high = row.get(f"{metric}_low"), row.get(f"{metric}_high")
+        return format_interval(row.get(metric), low, high)
+    return signed(row.get(metric))
+
+
+def _comparison_cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    return [row["method"], row["source"], *(_metric_cell(row, m) for m in columns)]
+
+
+# --- Tables 2-5: the tidy frame --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -262,7 +328,7 @@ class _View:
     differences: Mapping[str, Any]  # "mgat-finetune" -> metric -> interval
 
 
-def _views(record: Mapping[str, Any], protocol: str, ap: str) -> list[_View]:
+def _views(record: Mapping[str, Any], run: _Run) -> list[_View]:
     """The protocols this run is shown under: the kit's and torchreid's where the dataset has
     a kit (MARS, Market1501; both from one extraction), else the configured one."""
     protocols = record.get("protocols") or {}
@@ -284,11 +350,143 @@ def _views(record: Mapping[str, Any], protocol: str, ap: str) -> list[_View]:
             name=None,
             source=SOURCE_OURS,
             models=record["models"],
-            protocol=protocol,
-            ap=ap,
+            protocol=run.protocol,
+            ap=run.ap,
             differences=differences.get("reported", {}),
         )
     ]
+
+
+def _published_row(row: PaperRow, columns: Sequence[str], kind: str, group: int) -> dict[str, Any]:
+    """A row of the paper: its numbers, and the text it prints them as."""
+    out = {"method": row.label, "source": _PUBLISHED_SOURCES[kind], "kind": kind, "group": group}
+    for metric, text, number in zip(columns, row.values, row.numbers, strict=True):
+        out[metric] = number
+        out[f"{metric}_printed"] = text
+    return out
+
+
+def _our_row(
+    view: _View, model: str, name: str, columns: Sequence[str], info: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One model of this run under one protocol: mean, std and runs (``_n``) of each metric
+    the record has, in percent, and the queries behind them."""
+    row = {"method": name, "source": view.source, "kind": _OURS, "model": model, **info}
+    for metric in columns:
+        stat = _stat(view.models, model, metric, dataset=info["dataset"], fraction=True)
+        if stat is not None:
+            mean, std, n = stat
+            row.update({metric: 100 * mean, f"{metric}_std": 100 * std, f"{metric}_n": n})
+    for count in ("valid_queries", "num_queries"):
+        entry = view.models.get(model, {}).get(count)
+        if isinstance(entry, Mapping):
+            row[count] = entry.get("mean")
+    return row
+
+
+def _interval_rows(
+    view: _View, columns: Sequence[str], info: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """MGAT minus each reference under one protocol: the difference of each metric and its
+    paired 95% interval, in points."""
+    rows = []
+    for model, reference in DIFFERENCES:
+        pair = view.differences.get(f"{model}-{reference}")
+        if not pair:
+            continue
+        method = f"Δ {display_name(model)} {MINUS} {REFERENCE_NAMES[reference]} [95% CI]"
+        row = {"method": method, "source": view.source, "kind": _INTERVAL, **info}
+        for metric in columns:
+            ci = pair.get(metric)
+            if ci is not None:
+                row[metric] = 100 * ci["estimate"]
+                row[f"{metric}_low"] = 100 * ci["low"]
+                row[f"{metric}_high"] = 100 * ci["high"]
+        rows.append(row)
+    return rows
+
+
+def _to_paper_rows(
+    paper: PaperTable, ours: Sequence[Mapping[str, Any]], info: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """This run's Baseline and MGAT minus the paper's, in points, from this run's rows of the
+    first protocol shown (the kit's, where there is one)."""
+    ours_by_model = {row["model"]: row for row in ours}
+    rows = []
+    for key, published in ((BASELINE, paper.baseline), (MGAT, paper.mgat)):
+        if key not in ours_by_model:
+            continue
+        method = f"Δ {display_name(key)} ({SOURCE_DELTA})"
+        row = {"method": method, "source": SOURCE_DELTA, "kind": _TO_PAPER, **info}
+        for metric, number in zip(paper.columns, published.numbers, strict=True):
+            mine = ours_by_model[key].get(metric)
+            if mine is None or number is None or not math.isfinite(mine):
+                row[metric] = None
+            else:
+                row[metric] = mine - number
+        rows.append(row)
+    return rows
+
+
+def _our_models(record: Mapping[str, Any], dataset: str) -> list[tuple[str, str]]:
+    """This run's models in table order, with their table names."""
+    present = [(key, name) for key, name in _OUR_MODELS if key in record["models"]]
+    if not present:
+        raise DataError(f"metrics of {dataset} have none of the models {', '.join(STAGES)}")
+    return present
+
+
+def _comparison_frame(
+    paper: PaperTable, record: Mapping[str, Any], run: _Run, views: list[_View]
+) -> pd.DataFrame:
+    """Tables 2-5 as one tidy frame, one row per table row in table order: numbers as numbers
+    (percent; points for differences), ``kind`` and ``group`` say what a row is."""
+    columns = _comparison_columns(paper)
+    models = _our_models(record, paper.dataset)
+    rows = [_published_row(row, paper.columns, _REPORTED, 0) for row in paper.compared]
+    first_view: list[dict[str, Any]] = []
+    for group, view in enumerate(views, start=1):
+        info = {"dataset": paper.dataset, **run.info, "protocol": view.protocol, "ap": view.ap}
+        ours = [_our_row(view, key, name, columns, info) for key, name in models]
+        first_view = first_view or ours
+        rows += [{**row, "group": group} for row in ours + _interval_rows(view, columns, info)]
+    group = len(views) + 1
+    rows += [
+        _published_row(row, paper.columns, _PAPER, group) for row in (paper.baseline, paper.mgat)
+    ]
+    if run.data_source == "real":  # differences to the paper mean something on real data only
+        info = {**run.info, "protocol": views[0].protocol, "ap": views[0].ap, "group": group + 1}
+        rows += _to_paper_rows(paper, first_view, info)
+    frame = pd.DataFrame.from_records(rows)
+    frame["table"], frame["dataset"] = paper.number, paper.dataset
+    return frame
+
+
+def _comparison_columns(paper: PaperTable) -> list[str]:
+    """The metric columns: the paper's, then those whose differences we report that it lacks."""
+    return list(paper.columns) + [c for c in _CI_METRICS if c not in paper.columns]
+
+
+def _comparison_csv_columns(columns: Sequence[str]) -> list[str]:
+    names = ["table", "dataset", "method", "source", "data_source", "protocol", "ap"]
+    names += ["feature", "n", "valid_queries", "num_queries"]
+    for metric in columns:
+        names += [metric, f"{metric}_std", f"{metric}_low", f"{metric}_high"]
+    return names
+
+
+# --- Tables 2-5: title and notes -------------------------------------------------------------
+
+
+def _comparison_title(number: int, run: _Run, views: list[_View]) -> str:
+    protocol = (
+        "the dataset kit's protocol and torchreid's"
+        if views[0].name is not None
+        else f"protocol {run.protocol}, AP {_AP_NAMES.get(run.ap, run.ap)}"
+    )
+    parts = [part for part in (protocol, _feature_phrase(run.feature), run.aggregate) if part]
+    label = DATASET_LABELS[run.dataset]
+    return f"Table {number}: {label}, {_source_phrase(run.data_source)}; " + "; ".join(parts)
 
 
 def _queries_note(views: list[_View], n_runs: int) -> str:
@@ -313,265 +511,152 @@ def _queries_note(views: list[_View], n_runs: int) -> str:
     return "Queries behind each number: " + "; ".join(parts) + "."
 
 
-def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
-    paper = TABLES[number]
-    dataset = paper.dataset
-    record = _record(metrics, dataset, number)
-    data_source, protocol, ap, n_splits = _context(record)
-    present = [(key, name) for key, name in _OUR_MODELS if key in record["models"]]
-    if not present:
-        raise DataError(f"metrics of {dataset} have none of the models {', '.join(STAGES)}")
-    columns = list(paper.columns) + [c for c in _CI_METRICS if c not in paper.columns]
-    extra = len(columns) - len(paper.columns)
-    views = _views(record, protocol, ap)
-    repeated = bool(record.get("repeated_split"))
-    protocol_phrase = (
-        "the dataset kit's protocol and torchreid's"
-        if views[0].name is not None
-        else f"protocol {protocol}, AP {_AP_NAMES.get(ap, ap)}"
-    )
-    title = (
-        f"Table {number}: {DATASET_LABELS[dataset]}, {_source_phrase(data_source)}; "
-        + "; ".join(
-            part
-            for part in (
-                protocol_phrase,
-                _feature_phrase(record),
-                _aggregate_phrase(n_splits, repeated),
-            )
-            if part
+def _reading_notes(run: _Run) -> list[str]:
+    """What the sources, the units and the Δ rows of Tables 2-5 mean."""
+    resampled = "runs resampled, then queries within each" if run.n > 1 else "queries resampled"
+    return [
+        f"Accuracies in %. {SOURCE_REPORTED}: other methods as quoted by the paper; "
+        f"{SOURCE_PAPER}: the paper's own results (average of a 10-fold cross validation); "
+        f"{SOURCE_OURS}: {run.aggregate}. Control: stage 2 exactly as MGAT's (batches, seed, "
+        "schedule, BatchNorm, loss reduction, epochs) without the graph (X' = X, no OF loss).",
+        f"Δ rows: differences in points, MGAT minus the named model on the same queries, with a "
+        f"paired bootstrap 95% confidence interval ({resampled}; {BOOTSTRAP_RESAMPLES:,} "
+        "resamples). An interval that contains 0 does not resolve a difference.",
+    ]
+
+
+def _protocols_note(to_paper: bool) -> str:
+    """Why a dataset with a kit is shown twice, and which protocol the Δ-to-paper rows use."""
+    return (
+        "This run is shown under the dataset kit's protocol (its gallery, with the queries "
+        "for MARS; its AP; its stable sort, the lower gallery index first among equal "
+        "distances; the average over all queries, one without a true match counting 0) and "
+        "torchreid's, both from the same features"
+        + (
+            "; the Δ-to-paper rows compare the kit's with the paper, which says it adopts "
+            "the dataset's protocol."
+            if to_paper
+            else "."
         )
     )
 
-    rows: list[list[str]] = []
-    groups: list[int] = []
-    records: list[dict[str, Any]] = []
-    ours_info = {"data_source": data_source, "feature": record.get("feature"), "n": n_splits}
 
-    def add(method: str, source: str, cells: list[str], numbers: dict[str, Any]) -> None:
-        rows.append([method, source, *cells])
-        records.append({"table": number, "dataset": dataset, "method": method, "source": source})
-        records[-1].update(numbers)
-
-    def paper_numbers(row: PaperRow) -> dict[str, Any]:
-        return dict(zip(paper.columns, row.numbers, strict=True))
-
-    for row in paper.compared:
-        add(row.label, SOURCE_REPORTED, _paper_cells(row, extra), paper_numbers(row))
-
-    first_view: dict[str, dict[str, float | None]] = {}
-    for view in views:
-        groups.append(len(rows))
-        info = {**ours_info, "protocol": view.protocol, "ap": view.ap}
-        for key, name in present:
-            cells: list[str] = []
-            numbers: dict[str, Any] = dict(info)
-            mine: dict[str, float | None] = {}
-            for metric in columns:
-                stat = _stat(
-                    {"dataset": dataset, "models": view.models}, key, metric, fraction=True
-                )
-                mine[metric] = None
-                if stat is None:
-                    cells.append(_MISSING)
-                    continue
-                mean, std, n = stat
-                cells.append(_fmt(mean, std, n, scale=100, digits=1))
-                numbers[metric] = 100 * mean
-                numbers[f"{metric}_std"] = 100 * std
-                mine[metric] = 100 * mean
-            for count in ("valid_queries", "num_queries"):
-                entry = view.models.get(key, {}).get(count)
-                if isinstance(entry, Mapping):
-                    numbers[count] = entry.get("mean")
-            first_view.setdefault(key, mine)  # the first view: the kit's where there is one
-            add(name, view.source, cells, numbers)
-        for model, reference in DIFFERENCES:
-            pair = view.differences.get(f"{model}-{reference}")
-            if not pair:
-                continue
-            method = f"Δ {display_name(model)} {MINUS} {REFERENCE_NAMES[reference]} [95% CI]"
-            cells, numbers = [], dict(info)
-            for metric in columns:
-                ci = pair.get(metric)
-                if ci is None:
-                    cells.append(_MISSING)
-                    continue
-                cells.append(format_interval(*(100 * ci[k] for k in ("estimate", "low", "high"))))
-                numbers[metric] = 100 * ci["estimate"]
-                numbers[f"{metric}_low"] = 100 * ci["low"]
-                numbers[f"{metric}_high"] = 100 * ci["high"]
-            add(method, view.source, cells, numbers)
-
-    groups.append(len(rows))
-    for row in (paper.baseline, paper.mgat):
-        add(row.label, SOURCE_PAPER, _paper_cells(row, extra), paper_numbers(row))
-
-    # Differences to the published numbers mean something on the real data only.
-    pairs = ((BASELINE, paper.baseline), (MGAT, paper.mgat))
-    delta_rows = [(key, row) for key, row in pairs if key in first_view and data_source == "real"]
-    if delta_rows:
-        groups.append(len(rows))
-    for key, row in delta_rows:
-        deltas: dict[str, Any] = {**ours_info, "protocol": views[0].protocol, "ap": views[0].ap}
-        for metric, published in zip(paper.columns, row.numbers, strict=True):
-            ours = first_view[key][metric]
-            if ours is None or published is None or not math.isfinite(ours):
-                deltas[metric] = None
-            else:
-                deltas[metric] = ours - published
-        cells = [_fmt_delta(deltas[m]) for m in paper.columns] + [_MISSING] * extra
-        add(f"Δ {display_name(key)} ({SOURCE_DELTA})", SOURCE_DELTA, cells, deltas)
-
-    csv_columns = ["table", "dataset", "method", "source", "data_source", "protocol", "ap"]
-    csv_columns += ["feature", "n", "valid_queries", "num_queries"]
-    for metric in columns:
-        csv_columns += [metric, f"{metric}_std", f"{metric}_low", f"{metric}_high"]
-    csv = pd.DataFrame.from_records(records).reindex(columns=csv_columns)
-
-    aggregate = _aggregate_phrase(n_splits, repeated)
-    notes = [
-        f"Accuracies in %. {SOURCE_REPORTED}: other methods as quoted by the paper; "
-        f"{SOURCE_PAPER}: the paper's own results (average of a 10-fold cross validation); "
-        f"{SOURCE_OURS}: {aggregate}. Control: stage 2 exactly as MGAT's (batches, seed, "
-        "schedule, BatchNorm, loss reduction, epochs) without the graph (X' = X, no OF loss).",
-        f"Δ rows: differences in points, MGAT minus the named model on the same queries, with a "
-        f"paired bootstrap 95% confidence interval "
-        f"({'runs resampled, then queries within each' if n_splits > 1 else 'queries resampled'}"
-        f"; {BOOTSTRAP_RESAMPLES:,} resamples). An interval that contains 0 does not resolve a "
-        "difference.",
-    ]
-    queries = _queries_note(views, n_splits)
-    if queries:
-        notes.append(queries)
-    if extra:
+def _comparison_notes(
+    paper: PaperTable, record: Mapping[str, Any], run: _Run, views: list[_View], kinds: pd.Series
+) -> list[str]:
+    notes = [*_reading_notes(run), _queries_note(views, run.n)]
+    if len(_comparison_columns(paper)) > len(paper.columns):
         notes.append(
             "mAP is this run's only: the paper's table does not report it for this dataset."
         )
     if paper.footnote:
-        notes.append(f"{paper.footnote} (note of the paper's Table {number}).")
-    if data_source == "synthetic":
+        notes.append(f"{paper.footnote} (note of the paper's Table {paper.number}).")
+    if run.data_source == "synthetic":
         notes.append(
             "This run used SYNTHETIC demo data: its numbers only show that the pipeline runs "
             "and say nothing about the method; no difference to the paper is computed."
         )
     if len(views) > 1:
-        notes.append(
-            "This run is shown under the dataset kit's protocol (its gallery, with the queries "
-            "for MARS; its AP; its stable sort, the lower gallery index first among equal "
-            "distances; the average over all queries, one without a true match counting 0) and "
-            "torchreid's, both from the same features"
-            + (
-                "; the Δ-to-paper rows compare the kit's with the paper, which says it adopts "
-                "the dataset's protocol."
-                if delta_rows
-                else "."
-            )
-        )
-    notes += _attention_notes(record)
+        notes.append(_protocols_note(to_paper=bool((kinds == _TO_PAPER).any())))
+    notes.append(_rerank_note(record))
+    notes += _attention_notes(record, run.dataset)
+    return [note for note in notes if note]
+
+
+def _rerank_note(record: Mapping[str, Any]) -> str:
+    """What the re-ranked rows are, where the record has them."""
+    if not any(key.endswith(reranked("")) for key in record["models"]):
+        return ""
+    return (
+        "+ re-ranking: the model's own test features ranked after k-reciprocal re-ranking (Zhong "
+        "et al., CVPR 2017; evaluation.rerank) of each protocol's gallery. The paper argues that "
+        f"MGAT makes such post-processing unnecessary: Δ MGAT {MINUS} baseline + re-ranking "
+        "measures that claim on the same queries."
+    )
+
+
+def _comparison_table(number: int, metrics: Mapping[str, Any]) -> _Table:
+    """Table ``number`` (2-5): the paper's rows and this run's as one frame, then printed."""
+    paper = TABLES[number]
+    record = _record(metrics, paper.dataset, number)
+    run = _run_of(record, paper.dataset)
+    views = _views(record, run)
+    frame = _comparison_frame(paper, record, run, views)
+    columns = _comparison_columns(paper)
     return _Table(
-        title=title,
+        title=_comparison_title(number, run, views),
         headers=["Method", "Source", *(METRIC_LABELS[c] for c in columns)],
-        rows=rows,
-        groups=groups,
-        csv=csv,
-        notes=notes,
+        cells=[_comparison_cells(row, columns) for row in _rows_of(frame)],
+        groups=_group_starts(frame["group"]),
+        csv=frame.reindex(columns=_comparison_csv_columns(columns)),
+        notes=_comparison_notes(paper, record, run, views, frame["kind"]),
     )
 
 
 # --- Table 1 ---------------------------------------------------------------------------------
 
 
-def _chi_table(metrics: Mapping[str, Any]) -> _Table:
-    datasets = [d for d in TABLE1_DATASETS if d in metrics]
-    if not datasets:
-        raise DataError("Table 1 needs the metrics of at least one of ilidsvid, prid2011, mars")
-    records_in = {d: _record(metrics, d, 1) for d in datasets}
-    contexts = {d: _context(r) for d, r in records_in.items()}
+def _chi_row(dataset: str, method: str, record: Mapping[str, Any], run: _Run) -> dict[str, Any]:
+    """One method on one dataset: the paper's CHI (number and printed text) and this run's
+    mean, std and runs, raw scores."""
+    model = _CHI_METHODS[method]
+    row = {"table": 1, "dataset": dataset, "method": method, "model": model, **run.info}
+    row["protocol"] = run.protocol
+    published = TABLE1[dataset].get(method, (None, None))
+    for (metric, short), text in zip(_CHI_COLUMNS, published, strict=True):
+        row[f"{short}_paper"] = None if text is None else float(text)
+        row[f"{short}_paper_printed"] = text
+        stat = _stat(record["models"], model, metric, dataset=dataset, fraction=False)
+        if stat is not None:
+            row[short], row[f"{short}_std"], row[f"{short}_n"] = stat
+    return row
 
-    sources = sorted({c[0] for c in contexts.values()})
-    protocols = sorted({c[1] for c in contexts.values()})
+
+def _chi_frame(records: Mapping[str, Mapping[str, Any]], runs: Mapping[str, _Run]) -> pd.DataFrame:
+    """Table 1 as one tidy frame: per dataset the paper's methods, and the control where this
+    run has one."""
+    rows = [
+        _chi_row(dataset, method, record, runs[dataset])
+        for dataset, record in records.items()
+        for method, model in _CHI_METHODS.items()
+        if model != CONTROL or model in record["models"]
+    ]
+    return pd.DataFrame.from_records(rows)
+
+
+def _chi_cells(row: Mapping[str, Any]) -> list[str]:
+    names = {MGAT: f"{row['method']} (MGAT)", CONTROL: _TABLE_NAMES[CONTROL]}
+    cells = [DATASET_LABELS[row["dataset"]], names.get(row["model"], row["method"])]
+    for _, short in _CHI_COLUMNS:
+        cells += [_printed(row, f"{short}_paper"), _ours_cell(row, short)]
+    return cells
+
+
+def _chi_title(runs: Mapping[str, _Run]) -> str:
+    sources = sorted({run.data_source for run in runs.values()})
+    protocols = sorted({run.protocol for run in runs.values()})
     if len(sources) == 1:
         source_phrase = _source_phrase(sources[0])
     else:
         source_phrase = "MIXED real and SYNTHETIC data (see notes) — synthetic rows not comparable"
     by_phrase: dict[str, list[str]] = {}
-    for dataset, context in contexts.items():
-        phrase = _aggregate_phrase(context[3], bool(records_in[dataset].get("repeated_split")))
-        by_phrase.setdefault(phrase, []).append(DATASET_LABELS[dataset])
+    for dataset, run in runs.items():
+        by_phrase.setdefault(run.aggregate, []).append(DATASET_LABELS[dataset])
     aggregates = [f"{phrase} ({', '.join(names)})" for phrase, names in by_phrase.items()]
-    features = sorted({str(r.get("feature")) for r in records_in.values() if r.get("feature")})
+    features = sorted({str(run.feature) for run in runs.values() if run.feature})
     feature_phrase = (
         f"; test feature {', '.join(FEATURE_LABELS.get(f, f) for f in features)}"
         if features
         else ""
     )
-    title = (
+    return (
         "Table 1: CHI of Baseline and graph-optimised (MGAT) features on probe and gallery sets; "
         f"{source_phrase}; protocol {', '.join(protocols)}{feature_phrase}; "
         f"this run: {'; '.join(aggregates)}"
     )
-    headers = [
-        "Dataset",
-        "Methods",
-        "probe (paper)",
-        "probe (this run)",
-        "gallery (paper)",
-        "gallery (this run)",
-    ]
-    methods = {**TABLE1_METHODS, "Control": CONTROL}
-    rows: list[list[str]] = []
-    groups: list[int] = []
-    records: list[dict[str, Any]] = []
-    for dataset in datasets:
-        record = records_in[dataset]
-        data_source, protocol, _, n_splits = contexts[dataset]
-        if rows:
-            groups.append(len(rows))
-        for method, model in methods.items():
-            if model == CONTROL and model not in record["models"]:
-                continue
-            probe_paper, gallery_paper = TABLE1[dataset].get(method, (None, None))
-            out: dict[str, Any] = {
-                "table": 1,
-                "dataset": dataset,
-                "method": method,
-                "model": model,
-                "data_source": data_source,
-                "protocol": protocol,
-                "feature": record.get("feature"),
-                "n": n_splits,
-                "probe_paper": None if probe_paper is None else float(probe_paper),
-                "gallery_paper": None if gallery_paper is None else float(gallery_paper),
-            }
-            cells = []
-            for metric, short in (("chi_probe", "probe"), ("chi_gallery", "gallery")):
-                stat = _stat(record, model, metric, fraction=False)
-                if stat is None:
-                    cells.append(_MISSING)
-                    continue
-                mean, std, n = stat
-                cells.append(_fmt(mean, std, n, scale=1, digits=_chi_digits(std, n)))
-                out[short] = mean
-                out[f"{short}_std"] = std
-            name = {MGAT: f"{method} (MGAT)", CONTROL: "Control (stage 2, no graph)"}.get(
-                model, method
-            )
-            rows.append(
-                [
-                    DATASET_LABELS[dataset],
-                    name,
-                    probe_paper or _MISSING,
-                    cells[0],
-                    gallery_paper or _MISSING,
-                    cells[1],
-                ]
-            )
-            records.append(out)
 
-    columns = ["table", "dataset", "method", "model", "data_source", "protocol", "feature", "n"]
-    columns += ["probe_paper", "gallery_paper", "probe", "probe_std", "gallery", "gallery_std"]
-    csv = pd.DataFrame.from_records(records).reindex(columns=columns)
+
+def _chi_notes(records: Mapping[str, Mapping[str, Any]], runs: Mapping[str, _Run]) -> list[str]:
     notes = [
         "Calinski-Harabasz index (higher: better separated identities), raw score. "
         "paper: Bao et al., CVPRW 2019, Table 1; this run: mean ± std over splits, to the "
@@ -579,92 +664,86 @@ def _chi_table(metrics: Mapping[str, Any]) -> _Table:
         "only the Baseline-vs-MGAT change within one column is comparable with the paper; the "
         "Control row (stage 2 without the graph) tells that change from stage 2's own.",
     ]
-    for dataset in datasets:
-        data_source, protocol, _, n_splits = contexts[dataset]
-        notes.append(
-            f"{DATASET_LABELS[dataset]}: {data_source} data, protocol {protocol}, "
-            f"{_aggregate_phrase(n_splits, bool(records_in[dataset].get('repeated_split')))}."
-        )
-    for dataset in datasets:
-        notes += _attention_notes(records_in[dataset])
-    return _Table(title=title, headers=headers, rows=rows, groups=groups, csv=csv, notes=notes)
+    notes += [
+        f"{DATASET_LABELS[dataset]}: {run.data_source} data, protocol {run.protocol}, "
+        f"{run.aggregate}."
+        for dataset, run in runs.items()
+    ]
+    for dataset, record in records.items():
+        notes += _attention_notes(record, dataset)
+    return notes
+
+
+def _chi_table(metrics: Mapping[str, Any]) -> _Table:
+    """Table 1: CHI of each dataset's features, the paper's beside this run's."""
+    datasets = [d for d in TABLE1_DATASETS if d in metrics]
+    if not datasets:
+        raise DataError("Table 1 needs the metrics of at least one of ilidsvid, prid2011, mars")
+    records = {d: _record(metrics, d, 1) for d in datasets}
+    runs = {d: _run_of(record, d) for d, record in records.items()}
+    frame = _chi_frame(records, runs)
+    columns = ["table", "dataset", "method", "model", "data_source", "protocol", "feature", "n"]
+    columns += ["probe_paper", "gallery_paper", "probe", "probe_std", "gallery", "gallery_std"]
+    headers = ["Dataset", "Methods", "probe (paper)", "probe (this run)"]
+    headers += ["gallery (paper)", "gallery (this run)"]
+    return _Table(
+        title=_chi_title(runs),
+        headers=headers,
+        cells=[_chi_cells(row) for row in _rows_of(frame)],
+        groups=_group_starts(frame["dataset"]),
+        csv=frame.reindex(columns=columns),
+        notes=_chi_notes(records, runs),
+    )
 
 
 # --- writers ---------------------------------------------------------------------------------
 
 
 def _markdown(table: _Table) -> str:
-    lines = [f"## {escape(table.title)}", ""]
-    lines += markdown_table(table.headers, table.rows, numeric_from=table.numeric_from)
-    lines.append("")
-    for note in table.notes:
-        lines += [escape(note), ""]
-    return "\n".join(lines)
-
-
-_LATEX_CHARS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "±": r"$\pm$",
-    "Δ": r"$\Delta$",
-    MINUS: r"$-$",
-    "\u2014": "---",  # em dash
-    "\u2013": "--",  # en dash
-}
-
-
-def latex_escape(text: str) -> str:
-    """Escape LaTeX special characters; ±, Δ and minus become math, so no utf8 input is needed."""
-    return "".join(_LATEX_CHARS.get(ch, ch) for ch in text)
+    return "\n".join(
+        markdown_section(
+            table.title, table.headers, table.cells, table.notes, numeric_from=table.numeric_from
+        )
+    )
 
 
 def _latex(table: _Table, label: str) -> str:
-    headers = [latex_escape(h) for h in table.headers]
-    frame = pd.DataFrame([[latex_escape(c) for c in row] for row in table.rows], columns=headers)
-    column_format = "l" * table.numeric_from + "r" * (len(headers) - table.numeric_from)
-    text = frame.style.hide(axis="index").to_latex(
-        caption=latex_escape(table.title),
+    return latex_table(
+        table.title,
+        table.headers,
+        table.cells,
         label=label,
-        hrules=True,
-        position_float="centering",
-        environment="table",
-        column_format=column_format,
+        groups=table.groups,
+        notes=table.notes,
+        numeric_from=table.numeric_from,
     )
-    # Styler has no rules between row groups: add a \midrule before each group's first row.
-    lines = text.splitlines()
-    body_start = lines.index(r"\midrule") + 1
-    for offset in sorted(table.groups, reverse=True):
-        if 0 < offset < len(table.rows):
-            lines.insert(body_start + offset, r"\midrule")
-    end = lines.index(r"\end{table}")
-    notes = " ".join(latex_escape(n) for n in table.notes)
-    lines.insert(end, r"\par\smallskip{\footnotesize " + notes + "}")
-    return "\n".join(lines) + "\n"
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    """The CSV of a table's frame: its numbers rounded to 6 decimals, ``n`` an integer."""
+    csv = frame.copy()
+    csv["n"] = csv["n"].astype("Int64")  # number of splits; empty on the published rows
+    numeric = csv.select_dtypes("number").columns
+    csv[numeric] = csv[numeric].round(6)
+    return csv.to_csv(index=False)
 
 
 def render_table(
-    number: int, metrics: dict[str, dict], out_prefix: Path, provenance: str | None = None
+    number: int,
+    metrics: Mapping[str, Mapping[str, Any]],
+    out_prefix: str | Path,
+    provenance: str | None = None,
 ) -> dict[str, Path]:
     """Write Table ``number`` (1-5) as ``{out_prefix}.md``, ``.csv`` and ``.tex``.
 
     ``metrics`` maps a dataset name to its aggregated metrics record; ``provenance`` names the
     record written beside the table, which its footer then points to. Returns the paths by
-    format (``md``, ``csv``, ``tex``).
+    format (``md``, ``csv``, ``tex``). A table number other than 1-5 is a caller's error
+    (ValueError); a malformed metrics record is a DataError.
     """
-    if number == 1:
-        table = _chi_table(metrics)
-    elif number in TABLE_DATASET:
-        table = _comparison_table(number, metrics)
-    else:
-        raise ConfigError(f"the paper has Tables 1-5, not Table {number}")
+    if number != 1 and number not in TABLES:
+        raise ValueError(f"the paper has Tables 1-5, not Table {number}")
+    table = _chi_table(metrics) if number == 1 else _comparison_table(number, metrics)
     if provenance:
         table.notes.append(
             f"Provenance of this run's numbers (software, code revision, device, settings, and "
@@ -673,11 +752,7 @@ def render_table(
     out_prefix = Path(out_prefix)
     paths = {ext: out_prefix.with_name(f"{out_prefix.name}.{ext}") for ext in ("md", "csv", "tex")}
     write_text_atomic(paths["md"], _markdown(table))
-    csv = table.csv.copy()
-    csv["n"] = csv["n"].astype("Int64")  # number of splits; empty on the published rows
-    numeric = csv.select_dtypes("number").columns
-    csv[numeric] = csv[numeric].round(6)
-    write_text_atomic(paths["csv"], csv.to_csv(index=False))
+    write_text_atomic(paths["csv"], _csv(table.csv))
     write_text_atomic(paths["tex"], _latex(table, f"tab:mgat-table{number}"))
     log.info("wrote Table %d to %s.{md,csv,tex}", number, out_prefix)
     return paths

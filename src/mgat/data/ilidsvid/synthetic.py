@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from mgat.data.ilidsvid import INFO
-from mgat.data.synthetic.layouts import Context, savemat
+from mgat.data.synthetic.writing import Context, savemat
 
 
 def write(ctx: Context, root: Path, n: int, lo: int, hi: int, **_: object) -> None:

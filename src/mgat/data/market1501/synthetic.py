@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mgat.data.market1501 import RELEASE
-from mgat.data.synthetic.layouts import THUMBS_DB, Context
+from mgat.data.synthetic.writing import THUMBS_DB, Context
 
 
 def write(ctx: Context, root: Path, n: int, **_: object) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mgat.data.synthetic.layouts import Context, savemat
+from mgat.data.synthetic.writing import Context, savemat
 
 
 def _mars_pid(pid: int) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from mgat.data.prid2011 import INFO, MIN_FRAMES
-from mgat.data.synthetic.layouts import Context, savemat
+from mgat.data.synthetic.writing import Context, savemat
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,6 @@ from mgat.data.splits import load_split
 from mgat.data.transforms import model_input, test_transform
 from mgat.digest import sha256_file
 from mgat.engine.device import autocast, loader_workers, memory_format, resolve_device
-from mgat.errors import ConfigError
 from mgat.featurefile import write_features
 from mgat.io import check_outputs, ensure_writable
 from mgat.metrics import calinski_harabasz
@@ -72,7 +71,7 @@ def select_frames(
     if sampling == "all":
         return np.arange(num_frames)
     if sampling != "evenly":
-        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLINGS}")
+        raise ValueError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLINGS}")
     if num_frames >= seq_len:
         usable = num_frames - num_frames % seq_len
         return np.arange(0, usable, usable // seq_len)
@@ -80,9 +79,16 @@ def select_frames(
     return np.concatenate([np.arange(num_frames), pads])
 
 
-def frame_table(
-    items: Sequence[Item], sampling: str, seq_len: int
-) -> tuple[list[str], np.ndarray, np.ndarray]:
+class FrameTable(NamedTuple):
+    """The frames a set's tracklets are represented by: each distinct frame once (``paths``),
+    and per (tracklet, chosen frame) pair the frame's index and its tracklet's."""
+
+    paths: list[str]
+    frame_ids: np.ndarray
+    owners: np.ndarray
+
+
+def frame_table(items: Sequence[Item], sampling: str, seq_len: int) -> FrameTable:
     """Unique frame paths to run, and for every (tracklet, chosen frame) pair the frame index
     and the tracklet it pools into (repeats, from padding, weigh in the mean as in torchreid)."""
     paths: list[str] = []
@@ -98,7 +104,7 @@ def frame_table(
                 paths.append(path)
             frame_ids.append(index_of[path])
             owners.append(t)
-    return paths, np.asarray(frame_ids), np.asarray(owners)
+    return FrameTable(paths, np.asarray(frame_ids), np.asarray(owners))
 
 
 #: Batches of features kept on the device between copies to the host: copying each batch back
@@ -179,10 +185,10 @@ def check_options(sampling: str | None, numbers: dict[str, int]) -> None:
     """Refuse an unknown frame sampling (None: none to check) or a count below one, before
     anything is loaded."""
     if sampling is not None and sampling not in SAMPLINGS:
-        raise ConfigError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLINGS}")
+        raise ValueError(f"unknown test frame sampling {sampling!r}; use one of {SAMPLINGS}")
     for name, value in numbers.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 class LoadedModel(NamedTuple):
@@ -216,6 +222,79 @@ def split_test_sets(
     holds every test tracklet, the torchreid one the same minus the queries."""
     loaded = "official" if dataset_info(dataset).query_in_kit_gallery else protocol
     return load_split(dataset, root, splits_file, split, protocol=loaded)
+
+
+def _checked_training(
+    saved: dict[str, Any],
+    model_path: str | Path,
+    dataset: str,
+    split: int,
+    splits_sha256: str,
+    allow_other_split: bool,
+) -> dict[str, Any]:
+    """The model's own split and its relation to this one; another split of the same dataset is
+    refused unless allowed (its test persons were trained on), anything not the same is logged."""
+    trained = trained_on(
+        saved,
+        dataset=dataset,
+        split=split,
+        splits_sha256=splits_sha256,
+        what=f"model {model_path}",
+        allow_other_split=allow_other_split,
+    )
+    if trained["relation"] != SAME_SPLIT:
+        log.warning(
+            "%s (trained on split %s of %s) tested on split %d of %s: %s",
+            model_path,
+            trained["split"],
+            trained["dataset"],
+            split,
+            dataset,
+            trained["relation"],
+        )
+    return trained
+
+
+def _gallery_in_query(data: DatasetSplit, dataset: str) -> np.ndarray:
+    """Gallery items that are queries (MARS's kit gallery holds them; torchreid's leaves them
+    out). Elsewhere a gallery item sharing a frame with a query is the data's own: none."""
+    if not dataset_info(dataset).query_in_kit_gallery:
+        return np.zeros(len(data.gallery), dtype=bool)
+    query_firsts = {_first_path(it) for it in data.query}
+    return np.asarray([_first_path(it) in query_firsts for it in data.gallery], dtype=bool)
+
+
+def _set_arrays(
+    name: str, items: Sequence[Item], frames: FrameTable, values: dict[str, torch.Tensor]
+) -> dict[str, np.ndarray]:
+    """One set's tracklet features (the mean of each tracklet's chosen frames) and labels."""
+    arrays = {
+        f"{name}_pids": np.asarray([it.pid for it in items], dtype=np.int64),
+        f"{name}_camids": np.asarray([it.camid for it in items], dtype=np.int64),
+        f"{name}_paths": np.asarray([_first_path(it) for it in items]),
+    }
+    for kind, features in values.items():
+        chosen = features[torch.as_tensor(frames.frame_ids)]  # a row per (tracklet, frame)
+        arrays[f"{name}_features_{kind}"] = _pool(chosen, frames.owners, len(items))
+    return arrays
+
+
+def _frame_chi(
+    items: Sequence[Item], frames: FrameTable, values: dict[str, torch.Tensor], kept: np.ndarray
+) -> dict[str, float | None]:
+    """CHI of one set's distinct frames under each test feature, over the ``kept`` items (the
+    configured protocol's set: torchreid's MARS gallery leaves the queries out). Each distinct
+    frame counts once: padding repeats a short tracklet's last frame (and a Market1501 image
+    seq_len times), which would inflate the index."""
+    pids = np.asarray([it.pid for it in items], dtype=np.int64)
+    path_pids = np.empty(len(frames.paths), dtype=np.int64)
+    path_pids[frames.frame_ids] = pids[frames.owners]
+    path_kept = np.ones(len(frames.paths), dtype=bool)
+    path_kept[frames.frame_ids] = kept[frames.owners]
+    return {
+        kind: calinski_harabasz(features.numpy()[path_kept], path_pids[path_kept])
+        for kind, features in values.items()
+    }
 
 
 def extract_features(
@@ -262,38 +341,21 @@ def extract_features(
     target = resolve_device(device)
     loaded = load_model(model_path, target, height, width)
     splits_sha256 = sha256_file(splits_file)
-    trained = trained_on(
-        loaded.saved,
-        dataset=dataset,
-        split=split,
-        splits_sha256=splits_sha256,
-        what=f"model {model_path}",
-        allow_other_split=allow_other_split,
+    trained = _checked_training(
+        loaded.saved, model_path, dataset, split, splits_sha256, allow_other_split
     )
-    if trained["relation"] != SAME_SPLIT:
-        log.warning(
-            "%s (trained on split %s of %s) tested on split %d of %s: %s",
-            model_path,
-            trained["split"],
-            trained["dataset"],
-            split,
-            dataset,
-            trained["relation"],
-        )
     data = split_test_sets(dataset, root, splits_file, split, protocol)
-    workers = loader_workers(threads, target)
-    query_firsts = {_first_path(it) for it in data.query}
-    in_query = np.asarray([_first_path(it) in query_firsts for it in data.gallery], dtype=bool)
-    if not dataset_info(dataset).query_in_kit_gallery:
-        in_query[:] = False  # a gallery that shares a frame with a query is the data's own
+    in_query = _gallery_in_query(data, dataset)
     excluded = in_query if protocol == "torchreid" else np.zeros_like(in_query)
-    arrays: dict[str, np.ndarray] = {}
+    workers = loader_workers(threads, target)
+    arrays: dict[str, np.ndarray] = {"gallery_in_query": in_query}
     chi: dict[str, dict[str, float | None]] = {kind: {} for kind in TEST_FEATURES}
     for name, items in (("query", data.query), ("gallery", data.gallery)):
-        paths, frame_ids, owners = frame_table(items, sampling, seq_len)
-        frames, _rate = frame_features(
+        left_out = excluded if name == "gallery" else np.zeros(len(items), dtype=bool)
+        frames = frame_table(items, sampling, seq_len)
+        values, _rate = frame_features(
             loaded.model,
-            paths,
+            frames.paths,
             loaded.height,
             loaded.width,
             batch_size,
@@ -302,23 +364,9 @@ def extract_features(
             loaded.layout,
             f"{dataset} {name}",
         )
-        pids = np.asarray([it.pid for it in items], dtype=np.int64)
-        arrays[f"{name}_pids"] = pids
-        arrays[f"{name}_camids"] = np.asarray([it.camid for it in items], dtype=np.int64)
-        arrays[f"{name}_paths"] = np.asarray([_first_path(it) for it in items])
-        # CHI counts each distinct frame once: padding repeats a short tracklet's last frame
-        # (and a Market1501 image seq_len times), which would inflate the index. It scores the
-        # configured protocol's set (the torchreid MARS gallery leaves the queries out).
-        path_pids = np.empty(len(paths), dtype=np.int64)
-        path_pids[frame_ids] = pids[owners]
-        path_kept = np.ones(len(paths), dtype=bool)
-        if name == "gallery":
-            path_kept[frame_ids] = ~excluded[owners]
-        for kind, values in frames.items():
-            chosen = values[torch.as_tensor(frame_ids)]  # one row per (tracklet, chosen frame)
-            arrays[f"{name}_features_{kind}"] = _pool(chosen, owners, len(items))
-            chi[kind][name] = calinski_harabasz(values.numpy()[path_kept], path_pids[path_kept])
-    arrays["gallery_in_query"] = in_query
+        arrays.update(_set_arrays(name, items, frames, values))
+        for kind, scores in _frame_chi(items, frames, values, ~left_out).items():
+            chi[kind][name] = scores
     meta = {
         "model": str(model_path),
         "dataset": dataset,
@@ -348,10 +396,6 @@ def extract_features(
     }
     write_features(out, meta, arrays)
     log.info(
-        "%s split %d: %d query, %d gallery tracklets",
-        dataset,
-        split,
-        len(data.query),
-        len(data.gallery),
+        "%s split %d: %d query, %d gallery", dataset, split, len(data.query), len(data.gallery)
     )
     return meta
