@@ -37,9 +37,12 @@ def one_batch(args: argparse.Namespace) -> tuple[torch.Tensor, torch.Tensor]:
     data = open_dataset(args.dataset, args.root).load(select_split(record, args.split))
     samples = flatten_frames(data.train)
     sampler = PKSampler(
-        person_index(samples), persons_per_batch=args.persons, images_per_person=args.images,
-        batches_per_epoch=1, seed=args.seed,
-    )  # fmt: skip
+        person_index(samples),
+        persons_per_batch=args.persons,
+        images_per_person=args.images,
+        batches_per_epoch=1,
+        seed=args.seed,
+    )
     sampler.set_epoch(0)
     indices = next(iter(sampler))
     images = FrameDataset(samples, test_transform(args.height, args.width))

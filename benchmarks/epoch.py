@@ -102,9 +102,16 @@ def extract(args: argparse.Namespace, splits: Path, model_path: Path) -> dict:
         torch.cuda.reset_peak_memory_stats(device)
     started = time.perf_counter()
     _features, rate = frame_features(
-        model, paths, 256, 128, args.extract_batch, loader_workers(args.threads, device),
-        device, layout, "extract",
-    )  # fmt: skip
+        model,
+        paths,
+        256,
+        128,
+        args.extract_batch,
+        loader_workers(args.threads, device),
+        device,
+        layout,
+        "extract",
+    )
     record = {
         "frames": len(paths),
         "distinct_files": len(distinct),

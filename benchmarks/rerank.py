@@ -157,10 +157,23 @@ def child(args: argparse.Namespace) -> None:
 
 def run_child(method: str, data: Path, result: Path, args: argparse.Namespace) -> dict[str, Any]:
     command = [
-        sys.executable, __file__, "--child", method, "--data", str(data), "--result", str(result),
-        "--k1", str(args.k1), "--k2", str(args.k2), "--lambda-value", str(args.lambda_value),
-        "--threads", str(args.threads),
-    ]  # fmt: skip
+        sys.executable,
+        __file__,
+        "--child",
+        method,
+        "--data",
+        str(data),
+        "--result",
+        str(result),
+        "--k1",
+        str(args.k1),
+        "--k2",
+        str(args.k2),
+        "--lambda-value",
+        str(args.lambda_value),
+        "--threads",
+        str(args.threads),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     env["OPENBLAS_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(args.threads)
     done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)

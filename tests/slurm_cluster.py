@@ -152,8 +152,10 @@ class LocalSlurm:
         self._start_mariadb()
         self._write_config()
         self._start_daemon("slurmdbd", self.folder / "slurmdbd.pid", "slurmdbd")
-        wait_for("slurmdbd", lambda: self.run("sacctmgr", "-n", "show", "cluster", check=False)
-                 .returncode == 0)  # fmt: skip
+        wait_for(
+            "slurmdbd",
+            lambda: self.run("sacctmgr", "-n", "show", "cluster", check=False).returncode == 0,
+        )
         self.run("sacctmgr", "-i", "add", "cluster", "mgattest")
         self._start_daemon("slurmctld", self.folder / "slurmctld.pid", "slurmctld")
         wait_for("slurmctld", lambda: "UP" in self.run("scontrol", "ping", check=False).stdout)
@@ -173,10 +175,19 @@ class LocalSlurm:
         mounts = [f"mount --bind {shlex.quote(str(d))} {DEFAULT_CONF_DIR}" for d in layers]
         script = " && ".join([*mounts, 'exec "$@"'])
         self._start_daemon(
-            "slurmd", self.folder / "slurmd.pid",
-            "unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh",
             "slurmd",
-        )  # fmt: skip
+            self.folder / "slurmd.pid",
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            "slurmd",
+        )
         namespace = os.readlink(f"/proc/{self.started[-1][1]}/ns/mnt")
         if namespace == os.readlink("/proc/self/ns/mnt"):  # never sweep the host's at stop
             raise ClusterError("slurmd did not get a mount namespace of its own")
@@ -216,27 +227,54 @@ class LocalSlurm:
         db = self.folder / "db"
         socket_path = self.folder / "mysql.sock"
         init = subprocess.run(
-            ["mariadb-install-db", "--no-defaults", f"--datadir={db}", "--user=root",
-             "--auth-root-authentication-method=socket", "--skip-test-db"],
-            capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={db}",
+                "--user=root",
+                "--auth-root-authentication-method=socket",
+                "--skip-test-db",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if init.returncode != 0:
             raise ClusterError(f"mariadb-install-db failed: {init.stderr[-800:]}")
         pidfile = self.folder / "mariadb.pid"
         server = subprocess.Popen(
-            ["mariadbd", "--no-defaults", f"--datadir={db}", f"--socket={socket_path}",
-             f"--port={self.ports['db']}", "--bind-address=127.0.0.1", "--user=root",
-             f"--pid-file={pidfile}", f"--log-error={self.folder / 'mariadb.log'}",
-             "--skip-name-resolve", "--innodb-buffer-pool-size=32M"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            [
+                "mariadbd",
+                "--no-defaults",
+                f"--datadir={db}",
+                f"--socket={socket_path}",
+                f"--port={self.ports['db']}",
+                "--bind-address=127.0.0.1",
+                "--user=root",
+                f"--pid-file={pidfile}",
+                f"--log-error={self.folder / 'mariadb.log'}",
+                "--skip-name-resolve",
+                "--innodb-buffer-pool-size=32M",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.started.append(("mariadbd", server.pid))
 
         def sql(statement: str) -> subprocess.CompletedProcess:
             return subprocess.run(
-                ["mariadb", "--no-defaults", f"--socket={socket_path}", "-u", "root", "-e",
-                 statement], capture_output=True, text=True,
-            )  # fmt: skip
+                [
+                    "mariadb",
+                    "--no-defaults",
+                    f"--socket={socket_path}",
+                    "-u",
+                    "root",
+                    "-e",
+                    statement,
+                ],
+                capture_output=True,
+                text=True,
+            )
 
         wait_for("MariaDB", lambda: sql("select 1").returncode == 0)
         user = f"'slurm'@'127.0.0.1' IDENTIFIED BY '{self.db_password}'"
@@ -317,8 +355,11 @@ StorageLoc=slurm_acct_db
         if any(name == "slurmctld" for name, _ in self.started):
             self.run("scancel", "--full", "--user", "root", check=False)
             with contextlib.suppress(ClusterError):
-                wait_for("jobs to end", lambda: not self.run("squeue", "-h", check=False)
-                         .stdout.strip(), timeout=20)  # fmt: skip
+                wait_for(
+                    "jobs to end",
+                    lambda: not self.run("squeue", "-h", check=False).stdout.strip(),
+                    timeout=20,
+                )
         for _name, pid in reversed(self.started):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)

@@ -252,9 +252,12 @@ def _ilidsvid_model(tmp: Path, split: int) -> tuple[Path, Path, Path]:
     model = tmp / "model.pt"
     net = ReidNet("resnet18", num_classes=2, weights="none")
     record = model_record(
-        net, stage="baseline", dataset="ilidsvid", split=split,
+        net,
+        stage="baseline",
+        dataset="ilidsvid",
+        split=split,
         provenance={"splits_sha256": sha256_file(splits)},
-    )  # fmt: skip
+    )
     torch.save(record, model)
     return root, splits, model
 
@@ -349,8 +352,8 @@ def _repeated_queries_at_splits(tmp: Path) -> tuple[list[str], list[Path]]:
     return _data_splits(root, "mars", tmp)
 
 
-def _features_lacking(tmp: Path, name: str) -> tuple[list[str], list[Path]]:
-    """A features file with ``meta`` and every array but ``name`` (as an older mgat's)."""
+def _small_features(tmp: Path, without: str | None = None) -> Path:
+    """A small features file, without the array ``without`` (as an older mgat's) if named."""
     arrays: dict[str, np.ndarray] = {"gallery_in_query": np.zeros(5, dtype=bool)}
     for part, n in (("query", 3), ("gallery", 5)):
         arrays[f"{part}_pids"] = np.arange(n, dtype=np.int64) % 3
@@ -358,12 +361,16 @@ def _features_lacking(tmp: Path, name: str) -> tuple[list[str], list[Path]]:
         arrays[f"{part}_paths"] = np.asarray([f"{part}/{i}.jpg" for i in range(n)])
         for kind in ("pooled", "bn"):
             arrays[f"{part}_features_{kind}"] = np.ones((n, 4), dtype=np.float32)
-    del arrays[name]
+    arrays.pop(without or "", None)
     meta = {"dataset": "market1501", "split": 0, "protocol": "torchreid", "sampling": "all"}
     meta["chi"] = {kind: {"query": 1.0, "gallery": 1.0} for kind in ("pooled", "bn")}
     features = tmp / "features.npz"
     np.savez(features, meta=np.asarray(json.dumps(meta)), **arrays)  # write_features would refuse
-    return _evaluate(tmp, features)
+    return features
+
+
+def _features_lacking(tmp: Path, name: str) -> tuple[list[str], list[Path]]:
+    return _evaluate(tmp, _small_features(tmp, without=name))
 
 
 def _synth_under_a_file(tmp: Path) -> tuple[list[str], list[Path]]:
@@ -646,6 +653,21 @@ CASES: dict[str, Case] = {
         r"device 'cuda' requested but CUDA is not available; use auto or cpu",
         "device 'cuda' requested but CUDA is not available",
         "set `train.device: auto` or `cpu`, or run where a GPU is",
+    ),
+    "re-ranking on CUDA, none present": Case(
+        "settings",
+        lambda t: _evaluate(t, _small_features(t), "--rerank", "--device", "cuda"),
+        r"device 'cuda' requested but CUDA is not available; use auto or cpu",
+        "device 'cuda' requested but CUDA is not available",
+        "`mgat evaluate --rerank`: pass `--device auto` or `cpu`, or run where a GPU is",
+    ),
+    "re-ranking lambda out of range": Case(
+        "settings",
+        lambda t: _evaluate(t, _small_features(t), "--rerank", "--lambda", "1.5"),
+        r"argument --lambda: must be from 0 to 1, got 1\.5",
+        "argument --lambda: must be from 0 to 1",
+        "give lambda, the original distance's weight, from 0 to 1 (`evaluation.rerank.lambda`)",
+        status=2,
     ),
     "synthetic frames inverted": Case(
         "settings",

@@ -88,9 +88,16 @@ def test_checksum_mismatch(tmp_path: Path) -> None:
     archive = tmp_path / "Market-1501-v15.09.15.zip"
     archive.write_bytes(b"PK not really")
     result = run_cli(
-        "data", "prepare", "market1501", "--root", str(tmp_path / "data"),
-        "--file", f"archive={archive}", "--sha256", "archive=" + "ab" * 32,
-    )  # fmt: skip
+        "data",
+        "prepare",
+        "market1501",
+        "--root",
+        str(tmp_path / "data"),
+        "--file",
+        f"archive={archive}",
+        "--sha256",
+        "archive=" + "ab" * 32,
+    )
     assert_one_error_line(result, "Market-1501-v15.09.15.zip")
     assert not (tmp_path / "data" / "market1501" / "Market-1501-v15.09.15").exists()
 
@@ -105,18 +112,74 @@ def test_synth_bad_arguments(tmp_path: Path, bad: str) -> None:
 @pytest.mark.parametrize(
     ("args", "flag"),
     [
-        (["extract", "m.pt", "mars", "--root", "r", "--splits", "s", "--out", "o",
-          "--batch-size", "0"], "--batch-size"),
-        (["extract", "m.pt", "mars", "--root", "r", "--splits", "s", "--out", "o",
-          "--seq-len", "0"], "--seq-len"),
-        (["extract", "m.pt", "mars", "--root", "r", "--splits", "s", "--out", "o",
-          "--threads", "-3"], "--threads"),
-        (["extract", "m.pt", "mars", "--root", "r", "--splits", "s", "--out", "o",
-          "--height", "8"], "--height"),
+        (
+            [
+                "extract",
+                "m.pt",
+                "mars",
+                "--root",
+                "r",
+                "--splits",
+                "s",
+                "--out",
+                "o",
+                "--batch-size",
+                "0",
+            ],
+            "--batch-size",
+        ),
+        (
+            [
+                "extract",
+                "m.pt",
+                "mars",
+                "--root",
+                "r",
+                "--splits",
+                "s",
+                "--out",
+                "o",
+                "--seq-len",
+                "0",
+            ],
+            "--seq-len",
+        ),
+        (
+            [
+                "extract",
+                "m.pt",
+                "mars",
+                "--root",
+                "r",
+                "--splits",
+                "s",
+                "--out",
+                "o",
+                "--threads",
+                "-3",
+            ],
+            "--threads",
+        ),
+        (
+            [
+                "extract",
+                "m.pt",
+                "mars",
+                "--root",
+                "r",
+                "--splits",
+                "s",
+                "--out",
+                "o",
+                "--height",
+                "8",
+            ],
+            "--height",
+        ),
         (["evaluate", "f.npz", "--out", "o", "--max-rank", "0"], "--max-rank"),
         (["data", "summary", "mars", "--root", "r", "--split", "-1"], "--split"),
     ],
-)  # fmt: skip
+)
 def test_bad_numbers_are_refused_by_flag(args: list[str], flag: str, capsys) -> None:
     from mgat.cli import main
 

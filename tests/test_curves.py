@@ -90,8 +90,10 @@ def test_each_line_is_the_mean_over_runs_with_the_range_as_its_band(logs) -> Non
     # The band spans the runs' minimum to maximum; a stage of one run has none.
     both = np.stack([r["id_loss"] for r in runs])
     bands = [c for c in panel(fig, "Identity loss").collections if len(c.get_paths())]
-    heights = sorted((c.get_paths()[0].vertices[:, 1].min(), c.get_paths()[0].vertices[:, 1].max())
-                     for c in bands)  # fmt: skip
+    heights = sorted(
+        (c.get_paths()[0].vertices[:, 1].min(), c.get_paths()[0].vertices[:, 1].max())
+        for c in bands
+    )
     assert len(bands) == 2  # baseline and MGAT, not the one-run control
     assert any(np.isclose(lo, both.min()) and np.isclose(hi, both.max()) for lo, hi in heights)
 

@@ -97,10 +97,18 @@ def run_stage(stage, market, tmp_path, init=None, **overrides) -> tuple[list[dic
     settings = dataclasses.replace(settings, **overrides)
     out = tmp_path / f"{stage}.pt"
     rows = train_stage(
-        stage, dataset="market1501", root=root, splits_file=splits, split=0, settings=settings,
-        model_out=out, metrics_out=tmp_path / f"{stage}.csv", checkpoint=tmp_path / "ckpt.pt",
-        init_model=init, device="cpu",
-    )  # fmt: skip
+        stage,
+        dataset="market1501",
+        root=root,
+        splits_file=splits,
+        split=0,
+        settings=settings,
+        model_out=out,
+        metrics_out=tmp_path / f"{stage}.csv",
+        checkpoint=tmp_path / "ckpt.pt",
+        init_model=init,
+        device="cpu",
+    )
     return rows, out
 
 
@@ -168,9 +176,15 @@ def test_frozen_bn_and_sum_reduction(market, tmp_path: Path) -> None:
         assert rows[-1]["move_trunk"] > 0
     for reduction in ("mean", "sum"):
         rows, _model = run_stage(
-            "finetune", market, tmp_path, init=baseline, bn="frozen", loss_reduction=reduction,
-            **stage2, **small,
-        )  # fmt: skip
+            "finetune",
+            market,
+            tmp_path,
+            init=baseline,
+            bn="frozen",
+            loss_reduction=reduction,
+            **stage2,
+            **small,
+        )
         moved[reduction] = rows[-1]["move_trunk"]
     assert moved["sum"] / moved["mean"] == pytest.approx(12, rel=0.05)
 
@@ -210,11 +224,20 @@ def test_non_finite_loss_names_stage_epoch_iteration(market, tmp_path: Path) -> 
     optimizer, scheduler = build_optimizer(model, StageSettings(1, 0.1, 0.1, 1))
     with pytest.raises(TrainingError, match=r"stage demo: .*epoch 0, iteration 0") as err:
         train_loop(
-            stage="demo", model=model, step=Exploding(), optimizer=optimizer, scheduler=scheduler,
-            sampler=sampler, dataset=FrameDataset(samples, train_transform(32, 16)), epochs=1,
-            device=torch.device("cpu"), workers=0, seed=0, checkpoint=tmp_path / "c.pt",
+            stage="demo",
+            model=model,
+            step=Exploding(),
+            optimizer=optimizer,
+            scheduler=scheduler,
+            sampler=sampler,
+            dataset=FrameDataset(samples, train_transform(32, 16)),
+            epochs=1,
+            device=torch.device("cpu"),
+            workers=0,
+            seed=0,
+            checkpoint=tmp_path / "c.pt",
             fingerprint="x",
-        )  # fmt: skip
+        )
     assert "\n" not in str(err.value)
 
 
@@ -225,11 +248,27 @@ def mgat_train(market, tmp_path: Path, name: str) -> subprocess.Popen:
         yaml.safe_dump({"epochs": 4, "lr_backbone": 0.01, "lr_head": 0.01, "lr_step": 2, **TINY})
     )
     args = [
-        sys.executable, "-m", "mgat.cli", "train", "baseline", "market1501", "--root", str(root),
-        "--splits", str(splits), "--settings", str(settings), "--out", str(tmp_path / name),
-        "--metrics", str(tmp_path / f"{name}.csv"), "--checkpoint", str(tmp_path / f"{name}.ckpt"),
-        "--device", "cpu",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "mgat.cli",
+        "train",
+        "baseline",
+        "market1501",
+        "--root",
+        str(root),
+        "--splits",
+        str(splits),
+        "--settings",
+        str(settings),
+        "--out",
+        str(tmp_path / name),
+        "--metrics",
+        str(tmp_path / f"{name}.csv"),
+        "--checkpoint",
+        str(tmp_path / f"{name}.ckpt"),
+        "--device",
+        "cpu",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -275,9 +314,16 @@ def test_repeated_runs_are_identical_on_the_cpu(market, tmp_path: Path) -> None:
             "mgat", market, folder, init=baseline, persons_per_batch=3, images_per_person=4
         )
         extract_features(
-            model, dataset="market1501", root=root, splits_file=splits, split=0,
-            out=folder / "f.npz", seq_len=2, batch_size=5, device="cpu",
-        )  # fmt: skip
+            model,
+            dataset="market1501",
+            root=root,
+            splits_file=splits,
+            split=0,
+            out=folder / "f.npz",
+            seq_len=2,
+            batch_size=5,
+            device="cpu",
+        )
         metrics = evaluate_split(folder / "f.npz", folder / "e.json", model="mgat")
         weights = load_reid_model(model).state_dict()
         outcomes.append((rows, graph_rows, weights, load_features(folder / "f.npz"), metrics))
@@ -315,10 +361,18 @@ def test_the_thread_count_is_recorded_and_a_resume_under_another_says_so(
     def train(threads: int) -> Path:
         out = tmp_path / f"t{threads}.pt"
         train_stage(
-            "baseline", dataset="market1501", root=root, splits_file=splits, split=0,
-            settings=settings, model_out=out, metrics_out=tmp_path / "log.csv",
-            checkpoint=tmp_path / "ckpt.pt", device="cpu", threads=threads,
-        )  # fmt: skip
+            "baseline",
+            dataset="market1501",
+            root=root,
+            splits_file=splits,
+            split=0,
+            settings=settings,
+            model_out=out,
+            metrics_out=tmp_path / "log.csv",
+            checkpoint=tmp_path / "ckpt.pt",
+            device="cpu",
+            threads=threads,
+        )
         return out
 
     def killed(*args, **kwargs):  # the job dies after its last checkpoint, before its log
@@ -349,9 +403,17 @@ def test_the_thread_count_is_recorded_and_a_resume_under_another_says_so(
     for threads in (1, 2):
         out = tmp_path / f"f{threads}.npz"
         extract_features(
-            one, dataset="market1501", root=root, splits_file=splits, split=0, out=out,
-            seq_len=2, batch_size=5, device="cpu", threads=threads,
-        )  # fmt: skip
+            one,
+            dataset="market1501",
+            root=root,
+            splits_file=splits,
+            split=0,
+            out=out,
+            seq_len=2,
+            batch_size=5,
+            device="cpu",
+            threads=threads,
+        )
         features.append(load_features(out))
     for key in ("query_features_pooled", "gallery_features_bn"):
         assert np.array_equal(features[0][key], features[1][key]), key

@@ -139,8 +139,10 @@ def python_without_mgat(folder: Path) -> Path:
     python = folder / "bin" / "python"
     target = subprocess.run(
         [python, "-c", "import site; print(site.getsitepackages()[0])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     Path(target, "host-packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     return python
 
@@ -163,10 +165,23 @@ def test_scripts_import_this_checkout_in_an_environment_without_mgat(
     config = tmp_path / "tiny.yaml"
     config.write_text("results: out\ndatasets: [market1501]\ndata: {source: synthetic}\n")
     result = subprocess.run(
-        [python, "-m", "snakemake", "--snakefile", str(workflow / "Snakefile"), "--cores", "1",
-         "out/splits/market1501.json", "--configfile", str(config)],
-        cwd=tmp_path, capture_output=True, text=True, env=env,
-    )  # fmt: skip
+        [
+            python,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(workflow / "Snakefile"),
+            "--cores",
+            "1",
+            "out/splits/market1501.json",
+            "--configfile",
+            str(config),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     splits = tmp_path / "out" / "splits" / "market1501.json"
     if bootstrap:
         assert result.returncode == 0, result.stderr[-3000:]
@@ -187,8 +202,10 @@ def test_the_readme_host_without_torch_or_mgat_builds_the_paper_dag(tmp_path: Pa
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     install = subprocess.run(
         [str(venv / "bin" / "pip"), "install", "-q", *command.group(1).split()],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert install.returncode == 0, install.stderr[-2000:]
     python = str(venv / "bin" / "python")
     for absent in ("torch", "mgat"):
@@ -196,8 +213,11 @@ def test_the_readme_host_without_torch_or_mgat_builds_the_paper_dag(tmp_path: Pa
         assert probe.returncode != 0, f"{absent} is installed in the host environment"
     plan = subprocess.run(
         [str(venv / "bin" / "snakemake"), "-n", "all_tables", "--config", f"results={tmp_path}/r"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert plan.returncode == 0, (plan.stdout + plan.stderr)[-3000:]
     for rule in ("fetch_weights", "train_baseline", "extract_features", "render_table"):
         assert rule in plan.stdout, plan.stdout[-2000:]

@@ -41,23 +41,48 @@ def trained(tmp_path_factory) -> dict[str, Path]:
     splits = root / "splits.json"
     write_splits("mars", root, splits)
     settings = StageSettings(
-        epochs=1, lr_backbone=0.01, lr_head=0.01, lr_step=1, backbone="resnet18",
-        weights="none", height=32, width=16, persons_per_batch=4, batches_per_epoch=2,
-    )  # fmt: skip
+        epochs=1,
+        lr_backbone=0.01,
+        lr_head=0.01,
+        lr_step=1,
+        backbone="resnet18",
+        weights="none",
+        height=32,
+        width=16,
+        persons_per_batch=4,
+        batches_per_epoch=2,
+    )
     model = root / "model.pt"
     train_stage(
-        "baseline", dataset="mars", root=root, splits_file=splits, split=0, settings=settings,
-        model_out=model, metrics_out=root / "log.csv", checkpoint=root / "ckpt", device="cpu",
-    )  # fmt: skip
+        "baseline",
+        dataset="mars",
+        root=root,
+        splits_file=splits,
+        split=0,
+        settings=settings,
+        model_out=model,
+        metrics_out=root / "log.csv",
+        checkpoint=root / "ckpt",
+        device="cpu",
+    )
     return {"root": root, "splits": splits, "model": model}
 
 
 def extract(trained, out: Path, **options) -> dict:
     options = {"seq_len": 4, **options}
     return extract_features(
-        trained["model"], dataset="mars", root=trained["root"], splits_file=trained["splits"],
-        split=0, out=out, height=32, width=16, batch_size=7, device="cpu", **options,
-    )  # fmt: skip
+        trained["model"],
+        dataset="mars",
+        root=trained["root"],
+        splits_file=trained["splits"],
+        split=0,
+        out=out,
+        height=32,
+        width=16,
+        batch_size=7,
+        device="cpu",
+        **options,
+    )
 
 
 def test_tracklet_feature_is_the_mean_of_its_frames(trained, tmp_path: Path) -> None:
@@ -119,10 +144,12 @@ def test_kit_and_torchreid_protocols_from_one_extraction(trained, tmp_path: Path
     torchreid = extract(trained, tmp_path / "t.npz")
     official = extract(trained, tmp_path / "o.npz", protocol="official")
     assert torchreid["stage"] == "baseline" and "alpha_self_start" not in torchreid["diagnostics"]
-    kit_run = evaluate_split(tmp_path / "o.npz", tmp_path / "o.json", model="baseline",
-                             ap="trapezoid", feature="bn")  # fmt: skip
-    reid_run = evaluate_split(tmp_path / "t.npz", tmp_path / "t.json", model="baseline",
-                              feature="bn")  # fmt: skip
+    kit_run = evaluate_split(
+        tmp_path / "o.npz", tmp_path / "o.json", model="baseline", ap="trapezoid", feature="bn"
+    )
+    reid_run = evaluate_split(
+        tmp_path / "t.npz", tmp_path / "t.json", model="baseline", feature="bn"
+    )
     for run in (kit_run, reid_run):
         assert run["protocols"]["kit"]["num_gallery"] == official["num_gallery"]
         assert run["protocols"]["torchreid"]["num_gallery"] == torchreid["num_gallery"]
@@ -139,9 +166,14 @@ def test_kit_and_torchreid_protocols_from_one_extraction(trained, tmp_path: Path
     data = load_features(tmp_path / "o.npz")
     expected = rank_metrics(
         squared_euclidean(data["query_features_bn"], data["gallery_features_bn"]),
-        data["query_pids"], data["gallery_pids"], data["query_camids"], data["gallery_camids"],
-        ap="trapezoid", ties="stable", average="all",
-    )  # fmt: skip
+        data["query_pids"],
+        data["gallery_pids"],
+        data["query_camids"],
+        data["gallery_camids"],
+        ap="trapezoid",
+        ties="stable",
+        average="all",
+    )
     assert kit_run["protocols"]["kit"]["mAP"] == expected.mAP
     assert kit_run["per_query"]["kit"]["first_rank"] == expected.first_rank.tolist()
     assert reid_run["num_gallery"] == torchreid["num_gallery"]
@@ -167,9 +199,13 @@ def test_evaluate_and_aggregate(trained, tmp_path: Path) -> None:
     assert 0 <= first["top1"] <= first["top5"] <= first["top20"] <= 1
     assert len(first["cmc"]) == 20 and first["valid_queries"] <= first["num_queries"]
     summary = aggregate_splits(
-        records, tmp_path / "m.json", tmp_path / "m.csv", data_source="synthetic",
-        out_provenance=tmp_path / "m.provenance.json", manifest=trained["splits"],
-    )  # fmt: skip
+        records,
+        tmp_path / "m.json",
+        tmp_path / "m.csv",
+        data_source="synthetic",
+        out_provenance=tmp_path / "m.provenance.json",
+        manifest=trained["splits"],
+    )
     assert summary["splits"] == [0, 1] and list(summary["models"]) == ["baseline", "mgat"]
     # Every number traces to its code, software, device, settings, data and weights.
     provenance = json.loads((tmp_path / "m.provenance.json").read_text())
@@ -231,11 +267,14 @@ def test_reranked_evaluation_ranks_each_gallery_and_aggregates_as_a_model(
     for view, keep in (("kit", np.ones_like(in_query)), ("torchreid", ~in_query)):
         expected = rank_metrics(
             rerank_distance(query, gallery[keep], k1=5, k2=2, lambda_value=0.3),
-            data["query_pids"], data["gallery_pids"][keep], data["query_camids"],
+            data["query_pids"],
+            data["gallery_pids"][keep],
+            data["query_camids"],
             data["gallery_camids"][keep],
-            ap=run["protocols"][view]["ap"], ties=run["protocols"][view]["ties"],
+            ap=run["protocols"][view]["ap"],
+            ties=run["protocols"][view]["ties"],
             average=run["protocols"][view]["average"],
-        )  # fmt: skip
+        )
         reranked = run["reranked"]
         assert reranked["protocols"][view]["mAP"] == expected.mAP
         assert reranked["per_query"][view]["first_rank"] == expected.first_rank.tolist()
@@ -244,8 +283,9 @@ def test_reranked_evaluation_ranks_each_gallery_and_aggregates_as_a_model(
     assert run["provenance"]["evaluation"]["rerank"] == params._asdict()
     assert run["reranked"]["top1"] == run["reranked"]["protocols"]["torchreid"]["top1"]
     assert run["top1"] == run["protocols"]["torchreid"]["top1"]  # the plain figures stay
-    summary = aggregate_splits(records, tmp_path / "m.json", tmp_path / "m.csv",
-                               data_source="synthetic")  # fmt: skip
+    summary = aggregate_splits(
+        records, tmp_path / "m.json", tmp_path / "m.csv", data_source="synthetic"
+    )
     assert list(summary["models"]) == ["baseline", "mgat", "baseline+rerank", "mgat+rerank"]
     assert summary["models"]["mgat+rerank"]["mAP"]["mean"] == run["reranked"]["mAP"]
     assert summary["models"]["mgat+rerank"]["chi_probe"]["n"] == 0  # no CHI: same features
@@ -276,8 +316,9 @@ def test_runs_of_one_split_aggregate_as_seeds(trained, tmp_path: Path) -> None:
         record = evaluate_split(tmp_path / f"f{run}.npz", out, model="baseline")
         assert record["split"] == run and record["data_split"] == 0
         paths.append(out)
-    summary = aggregate_splits(paths, tmp_path / "m.json", tmp_path / "m.csv",
-                               data_source="synthetic")  # fmt: skip
+    summary = aggregate_splits(
+        paths, tmp_path / "m.json", tmp_path / "m.csv", data_source="synthetic"
+    )
     assert summary["splits"] == [0, 1] and summary["repeated_split"] is True
 
 
@@ -299,9 +340,16 @@ def test_command_line_extract_and_evaluate(trained, tmp_path: Path, capsys) -> N
 def test_input_size_defaults_to_the_trained_one(trained, tmp_path: Path) -> None:
     explicit = extract(trained, tmp_path / "e.npz")  # 32 x 16, as trained
     extract_features(
-        trained["model"], dataset="mars", root=trained["root"], splits_file=trained["splits"],
-        split=0, out=tmp_path / "d.npz", seq_len=4, batch_size=7, device="cpu",
-    )  # fmt: skip
+        trained["model"],
+        dataset="mars",
+        root=trained["root"],
+        splits_file=trained["splits"],
+        split=0,
+        out=tmp_path / "d.npz",
+        seq_len=4,
+        batch_size=7,
+        device="cpu",
+    )
     assert explicit["num_query"] > 0
     np.testing.assert_array_equal(
         load_features(tmp_path / "d.npz")["query_features_bn"],
@@ -325,9 +373,16 @@ def figure4(trained, **options):
     """Figure 4's sample of the trained model: 2 persons x 3 frames unless told otherwise."""
     options = {"seq_len": 4, "persons": 2, "frames": 3, **options}
     return figure4_sample(
-        trained["model"], dataset="mars", root=trained["root"], splits_file=trained["splits"],
-        split=0, height=32, width=16, device="cpu", **options,
-    )  # fmt: skip
+        trained["model"],
+        dataset="mars",
+        root=trained["root"],
+        splits_file=trained["splits"],
+        split=0,
+        height=32,
+        width=16,
+        device="cpu",
+        **options,
+    )
 
 
 def test_figure4_runs_the_model_on_its_sample_frames_only(trained) -> None:
@@ -347,9 +402,14 @@ def test_figure4_runs_the_model_on_its_sample_frames_only(trained) -> None:
     # Both models of a split are shown on the same frames; with one model twice, the same
     # matrix, that of the sample's features.
     frames = figure4_frames(
-        dataset="mars", root=trained["root"], splits_file=trained["splits"], split=0,
-        seq_len=4, persons=2, frames=3,
-    )  # fmt: skip
+        dataset="mars",
+        root=trained["root"],
+        splits_file=trained["splits"],
+        split=0,
+        seq_len=4,
+        persons=2,
+        frames=3,
+    )
     base, refined, matrix_pids = figure4_distances(
         trained["model"], trained["model"], frames, height=32, width=16, device="cpu"
     )
@@ -397,9 +457,11 @@ def test_a_model_of_another_split_is_refused_unless_allowed_and_labelled(
     assert "\n" not in str(err.value) and not (tmp_path / "leak.npz").exists()
     meta = extract(leaking, tmp_path / "leak.npz", allow_other_split=True)
     assert meta["trained_on"] == {
-        "dataset": "mars", "split": 1, "splits_sha256": meta["provenance"]["splits_sha256"],
+        "dataset": "mars",
+        "split": 1,
+        "splits_sha256": meta["provenance"]["splits_sha256"],
         "relation": "other split",
-    }  # fmt: skip
+    }
     with pytest.raises(ConfigError, match=r"trained on split 1 of mars, tested on split 0"):
         evaluate_split(tmp_path / "leak.npz", tmp_path / "leak.json", model="baseline")
     assert not (tmp_path / "leak.json").exists()

@@ -100,10 +100,11 @@ def solid(colour: tuple[int, int, int]) -> np.ndarray:
 def test_frames_take_their_status_colour_and_junk_is_greyed() -> None:
     statuses = [(MATCH, WRONG, JUNK), (JUNK, MATCH, WRONG)]
     lists = [
-        RankedList(query=q, gallery=np.arange(3), distances=np.array([0.5, 1.25, 300.0]),
-                   status=status)
+        RankedList(
+            query=q, gallery=np.arange(3), distances=np.array([0.5, 1.25, 300.0]), status=status
+        )
         for q, status in enumerate(statuses)
-    ]  # fmt: skip
+    ]
     picture = (200, 120, 30)  # orange: no frame has this colour
     canvas, cells = compose_block(
         lists,
@@ -149,8 +150,10 @@ def fake_features(
     frame as its path, MARS's gallery flagged where it holds a query."""
     rng = np.random.default_rng(seed)
     gallery = data.gallery[::-1] if reverse_gallery else data.gallery
-    firsts = {part: [it.paths[0] for it in items] for part, items in
-              (("query", data.query), ("gallery", gallery))}  # fmt: skip
+    firsts = {
+        part: [it.paths[0] for it in items]
+        for part, items in (("query", data.query), ("gallery", gallery))
+    }
     arrays = {"gallery_in_query": np.isin(firsts["gallery"], firsts["query"])}
     for part, items in (("query", data.query), ("gallery", gallery)):
         for kind in ("pooled", "bn"):
@@ -160,8 +163,14 @@ def fake_features(
         arrays[f"{part}_paths"] = np.array(firsts[part])
     assert set(arrays) == set(FEATURE_ARRAYS)
     relation = {"dataset": dataset, "split": split, "relation": "same split"}
-    meta = {"dataset": dataset, "split": split, "run": split, "protocol": protocol,
-            "stage": stage, "trained_on": relation}  # fmt: skip
+    meta = {
+        "dataset": dataset,
+        "split": split,
+        "run": split,
+        "protocol": protocol,
+        "stage": stage,
+        "trained_on": relation,
+    }
     write_features(out, meta, arrays)
     return out
 
@@ -180,9 +189,14 @@ def mars(tmp_path_factory) -> dict:
 
 def build(mars: dict, baseline: Path | None = None, mgat: Path | None = None, **options):
     return build_ranklists(
-        baseline or mars["baseline"], mgat or mars["mgat"], dataset="mars", root=mars["root"],
-        splits_file=mars["splits"], feature=options.pop("feature", "pooled"), **options,
-    )  # fmt: skip
+        baseline or mars["baseline"],
+        mgat or mars["mgat"],
+        dataset="mars",
+        root=mars["root"],
+        splits_file=mars["splits"],
+        feature=options.pop("feature", "pooled"),
+        **options,
+    )
 
 
 def test_both_models_rank_the_same_queries_in_the_protocols_gallery(mars: dict) -> None:
@@ -222,11 +236,8 @@ def test_the_figure_shows_middle_frames_in_their_frames(mars: dict, tmp_path: Pa
         asked.append(path)
         return solid((200, 120, 30))
 
-    out = plot_ranklist(
-        mars["baseline"], mars["mgat"], tmp_path / "ranklist.png", dataset="mars",
-        root=mars["root"], splits_file=mars["splits"], queries=4, seed=0, feature="bn",
-        data_source="synthetic", picture=picture,
-    )  # fmt: skip
+    ranked = build(mars, queries=4, seed=0, feature="bn")
+    out = plot_ranklist(ranked, tmp_path / "ranklist.png", data_source="synthetic", picture=picture)
     middles = {it.paths[len(it.paths) // 2] for it in (*mars["data"].query, *mars["data"].gallery)}
     assert asked and set(asked) <= middles and len(asked) == len(set(asked))  # read once each
     pixels = np.asarray(Image.open(out).convert("RGB")).reshape(-1, 3)

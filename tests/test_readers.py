@@ -227,8 +227,12 @@ def _change_source(dataset: str, root: Path) -> None:
 def test_data_changed_after_the_splits_file_is_refused(tmp_path: Path, dataset: str) -> None:
     """Every reader of a split rechecks the source digest the splits file recorded: data
     replaced after the splits were written would change the sets without a word."""
-    builders = {"market1501": build_market, "mars": build_mars, "ilidsvid": build_ilidsvid,
-                "prid2011": build_prid}  # fmt: skip
+    builders = {
+        "market1501": build_market,
+        "mars": build_mars,
+        "ilidsvid": build_ilidsvid,
+        "prid2011": build_prid,
+    }
     root = builders[dataset](tmp_path / "data")
     splits = tmp_path / "splits.json"
     write_splits(dataset, root, splits)

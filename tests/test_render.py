@@ -57,8 +57,17 @@ def cmc(top1: float, std: float) -> dict:
 
 
 def interval(estimate: float, low: float, high: float, runs: int) -> dict:
-    return {"estimate": estimate, "low": low, "high": high, "confidence": 0.95, "runs": runs,
-            "queries": 100 * runs, "resamples": 10000, "seed": 0, "method": "paired"}  # fmt: skip
+    return {
+        "estimate": estimate,
+        "low": low,
+        "high": high,
+        "confidence": 0.95,
+        "runs": runs,
+        "queries": 100 * runs,
+        "resamples": 10000,
+        "seed": 0,
+        "method": "paired",
+    }
 
 
 def differences_record(models: dict, n: int) -> dict:
@@ -349,8 +358,9 @@ def test_markdown_writer_escapes_every_cell() -> None:
     from mgat.render.markdown import markdown_table
 
     lines = markdown_table(["Stage", "||X'-X||/||X||", "a_b"], [["MGAT", "0.5*2", "x|y"]])
-    assert md_tables("\n".join(lines)) == [[["Stage", "||X'-X||/||X||", "a_b"],
-                                              ["MGAT", "0.5*2", "x|y"]]]  # fmt: skip
+    assert md_tables("\n".join(lines)) == [
+        [["Stage", "||X'-X||/||X||", "a_b"], ["MGAT", "0.5*2", "x|y"]]
+    ]
     with pytest.raises(ValueError, match="cells"):
         markdown_table(["a", "b"], [["only one"]])
 
@@ -675,13 +685,25 @@ def sweep_evaluation(
     hits = hits if hits is not None else list(range(round(20 * top1)))
     first_rank = [1 if q in hits else 3 for q in range(20)]
     record = {
-        "dataset": "ilidsvid", "split": split, "top1": top1, "top5": min(top1 + 0.1, 1.0),
-        "mAP": top1 - 0.05, "alpha_self_start": alpha, "rel_change_start": None,
-        "row_sum_start": None if alpha is None else 2 * alpha - 1, "move_trunk": 1e-3,
-        "bn_mean_shift_head": 0.1, "queries_sha256": f"split{split}",
-        "per_query": {"reported": {"average": "valid", "first_rank": first_rank,
-                                   "ap": [1.0 if r == 1 else 1 / 3 for r in first_rank]}},
-    }  # fmt: skip
+        "dataset": "ilidsvid",
+        "split": split,
+        "top1": top1,
+        "top5": min(top1 + 0.1, 1.0),
+        "mAP": top1 - 0.05,
+        "alpha_self_start": alpha,
+        "rel_change_start": None,
+        "row_sum_start": None if alpha is None else 2 * alpha - 1,
+        "move_trunk": 1e-3,
+        "bn_mean_shift_head": 0.1,
+        "queries_sha256": f"split{split}",
+        "per_query": {
+            "reported": {
+                "average": "valid",
+                "first_rank": first_rank,
+                "ap": [1.0 if r == 1 else 1 / 3 for r in first_rank],
+            }
+        },
+    }
     if alpha is not None:
         record["rel_change_start"] = 1.0 - alpha
     path.write_text(json.dumps(record))
@@ -689,8 +711,16 @@ def sweep_evaluation(
 
 
 def sweep_setting(**values) -> dict:
-    setting = {"gamma": 250.0, "features": "pooled", "of_loss": "mse", "of_weight": 1.0,
-               "M": 4, "K": 4, "bn": "train", "loss_reduction": "mean"}  # fmt: skip
+    setting = {
+        "gamma": 250.0,
+        "features": "pooled",
+        "of_loss": "mse",
+        "of_weight": 1.0,
+        "M": 4,
+        "K": 4,
+        "bn": "train",
+        "loss_reduction": "mean",
+    }
     return {**setting, **values}
 
 
@@ -706,14 +736,24 @@ def test_sweep_table_and_figure(tmp_path: Path) -> None:
                 path = tmp_path / f"{gamma}-{features}-{split}.json"
                 value = top1 + (0.05 if split else 0.0) - (0.1 if features == "bn" else 0.0)
                 sweep_evaluation(path, value, alpha, split)
-                runs.append({"stage": "mgat", "setting": setting, "evaluation": path,
-                             "control": controls[split]})  # fmt: skip
+                runs.append(
+                    {
+                        "stage": "mgat",
+                        "setting": setting,
+                        "evaluation": path,
+                        "control": controls[split],
+                    }
+                )
     baseline = [sweep_evaluation(tmp_path / f"b{s}.json", 0.5, None, s) for s in (0, 1)]
     out = {k: tmp_path / f"sweep.{k}" for k in ("csv", "md", "png")}
     table = render_sweep(
-        runs, baseline, out_csv=out["csv"], out_md=out["md"], out_png=out["png"],
+        runs,
+        baseline,
+        out_csv=out["csv"],
+        out_md=out["md"],
+        out_png=out["png"],
         data_source="synthetic",
-    )  # fmt: skip
+    )
     assert list(table["stage"]) == ["baseline", "finetune"] + ["mgat"] * 6
     mgat = table[(table["stage"] == "mgat") & (table["features"] == "pooled")]
     assert list(mgat["gamma"]) == [1.0, 100.0, 1e4]
@@ -754,8 +794,14 @@ def test_sweep_without_gamma_plots_one_point_per_setting(tmp_path: Path) -> None
         control = sweep_evaluation(tmp_path / f"c-{bn}.json", 0.6, None)
         for stage in ("mgat", "gat"):
             path = sweep_evaluation(tmp_path / f"{stage}-{bn}.json", 0.6, 0.5)
-            runs.append({"stage": stage, "setting": sweep_setting(bn=bn), "evaluation": path,
-                         "control": control})  # fmt: skip
+            runs.append(
+                {
+                    "stage": stage,
+                    "setting": sweep_setting(bn=bn),
+                    "evaluation": path,
+                    "control": control,
+                }
+            )
     table = summarize_sweep(runs, [sweep_evaluation(tmp_path / "b.json", 0.5, None)])
     assert list(table["stage"]) == ["baseline", *["finetune"] * 2, *["mgat"] * 2, *["gat"] * 2]
     same = table[table["stage"] == "mgat"]
@@ -792,11 +838,13 @@ def test_sweep_bad_input(tmp_path: Path) -> None:
 def test_tables_4_and_5_show_the_kit_and_torchreid_protocols(tmp_path: Path, all_metrics) -> None:
     record = all_metrics["mars"]
     record["protocols"] = {
-        "kit": {m: model_record(base, 1, (1.0, 1.0)) for m, base in (("baseline", 0.6),
-                                                                     ("mgat", 0.65))},
-        "torchreid": {m: model_record(base, 1, (1.0, 1.0)) for m, base in (("baseline", 0.7),
-                                                                           ("mgat", 0.75))},
-    }  # fmt: skip
+        "kit": {
+            m: model_record(base, 1, (1.0, 1.0)) for m, base in (("baseline", 0.6), ("mgat", 0.65))
+        },
+        "torchreid": {
+            m: model_record(base, 1, (1.0, 1.0)) for m, base in (("baseline", 0.7), ("mgat", 0.75))
+        },
+    }
     record["differences"] = {
         view: differences_record(record["protocols"][view], 1) for view in ("kit", "torchreid")
     }

@@ -152,9 +152,13 @@ def runs(cluster: LocalSlurm, plugin_path: str, tmp_path_factory: pytest.TempPat
     command += ["--default-resources", f"slurm_partition={cluster.partition}"]
     with open(remote / "snakemake.log", "w") as log:
         run = subprocess.Popen(
-            command, cwd=remote, env=snakemake_env(cluster, plugin_path), stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            command,
+            cwd=remote,
+            env=snakemake_env(cluster, plugin_path),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             cancelled = cancel_after_first_checkpoint(cluster, remote, run)
             returncode = run.wait(timeout=TIMEOUT_S + 30)
@@ -166,9 +170,11 @@ def runs(cluster: LocalSlurm, plugin_path: str, tmp_path_factory: pytest.TempPat
     slurm_seconds = time.monotonic() - started
 
     local_run = subprocess.run(
-        [*base, "--cores", "2", "--configfile", "reduced.yaml"], cwd=local,
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [*base, "--cores", "2", "--configfile", "reduced.yaml"],
+        cwd=local,
+        capture_output=True,
+        text=True,
+    )
     assert local_run.returncode == 0, local_run.stderr[-3000:]
     log_text = (remote / "snakemake.log").read_text()
     assert returncode == 0, log_text[-5000:]
@@ -194,9 +200,19 @@ def test_a_job_step_reads_the_cluster_config_not_the_hosts(
     step = "srun -n1 sh -c 'grep ^ClusterName= /etc/slurm/slurm.conf'"
     log = tmp_path / "job.log"
     job = cluster.run(
-        "sbatch", "--parsable", "-J", PROBE_JOB, "-p", cluster.partition, "-t", "1",
-        "-o", str(log), "--wrap", f"{strip}; {step}",
-    ).stdout.strip()  # fmt: skip
+        "sbatch",
+        "--parsable",
+        "-J",
+        PROBE_JOB,
+        "-p",
+        cluster.partition,
+        "-t",
+        "1",
+        "-o",
+        str(log),
+        "--wrap",
+        f"{strip}; {step}",
+    ).stdout.strip()
     wait_for("the job to end", lambda: not cluster.run("squeue", "-h", "-j", job).stdout.strip())
     assert log.read_text().strip() == "ClusterName=mgattest", log.read_text()
 
@@ -206,9 +222,13 @@ def test_profile_resolves_by_name_from_the_repository(
 ) -> None:
     for profile in ("slurm", "profiles/slurm"):
         result = subprocess.run(
-            [str(SNAKEMAKE), "-n", "all_tables", "--profile", profile], cwd=REPO,
-            env=snakemake_env(cluster, plugin_path), capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [str(SNAKEMAKE), "-n", "all_tables", "--profile", profile],
+            cwd=REPO,
+            env=snakemake_env(cluster, plugin_path),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert f"Using profile {profile} for setting default" in result.stderr
         assert "fetch_weights" in result.stdout  # the paper config: weights before training

@@ -60,12 +60,15 @@ def test_demo_renders_every_table_and_figure(demo_run: Path) -> None:
         title = (out / "tables" / f"table{number}.md").read_text().splitlines()[0]
         assert "SYNTHETIC" in title and "torchreid" in title, title
     for name in DATASETS:
-        for figure in (f"figures/fig4_{name}.png", f"figures/fig5_{name}.png", f"{name}/cmc.png"):
+        figures = [f"figures/{kind}_{name}.png" for kind in ("fig4", "fig5", "ranklist", "curves")]
+        for figure in (*figures, f"{name}/cmc.png"):
             assert (out / figure).stat().st_size > 10_000, figure
         metrics = json.loads((out / name / "metrics.json").read_text())
         assert metrics["data_source"] == "synthetic" and metrics["feature"] == "pooled"
-        assert set(metrics["models"]) == {"baseline", "finetune", "mgat", "gat"}
-        for pair in ("mgat-finetune", "mgat-baseline", "mgat-gat"):
+        stages = ("baseline", "finetune", "mgat", "gat")
+        assert list(metrics["models"]) == [*stages, *(f"{stage}+rerank" for stage in stages)]
+        pairs = ("mgat-finetune", "mgat-baseline", "mgat-gat", "mgat-baseline+rerank")
+        for pair in (*pairs, "mgat+rerank-baseline+rerank"):
             for view in metrics["differences"].values():
                 ci = view[pair]["top1"]
                 assert ci["low"] <= ci["estimate"] <= ci["high"], (name, pair)
@@ -79,9 +82,9 @@ def test_demo_renders_every_table_and_figure(demo_run: Path) -> None:
         methods = [row[0] for row in table]
         for method in ("Control (stage 2, no graph)", "MGAT", "GAT (ablation)", "Baseline"):
             assert method in methods, (number, method)
-        assert {f"Δ MGAT {MINUS} control [95% CI]", f"Δ MGAT {MINUS} baseline [95% CI]"} <= set(
-            methods
-        )
+            assert f"{method} + re-ranking" in methods, (number, method)
+        for reference in ("control", "baseline", "baseline + re-ranking"):
+            assert f"Δ MGAT {MINUS} {reference} [95% CI]" in methods, (number, reference)
         assert not any(f"this run {MINUS} paper" in m for m in methods)  # synthetic: none
     # Every table names its provenance record, which traces each run to its model and data.
     for number in range(1, 6):
@@ -107,9 +110,16 @@ def planned_after(demo_run: Path, change: str) -> dict[str, int]:
     changed = demo_run / "change.yaml"
     changed.write_text(change)
     result = snakemake(
-        demo_run, "-n", "--quiet", "rules", "--configfile", str(REPO / "config" / "demo.yaml"),
-        str(changed), "--config", "results=out",
-    )  # fmt: skip
+        demo_run,
+        "-n",
+        "--quiet",
+        "rules",
+        "--configfile",
+        str(REPO / "config" / "demo.yaml"),
+        str(changed),
+        "--config",
+        "results=out",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line.split() for line in result.stdout.splitlines()]
     return {row[0]: int(row[1]) for row in rows if len(row) == 2 and row[1].isdigit()}
@@ -147,6 +157,18 @@ def test_changing_figure4_reruns_only_figure4(demo_run: Path) -> None:
 
 
 @pytest.mark.workflow
+def test_changing_re_ranking_reruns_only_the_evaluations(demo_run: Path) -> None:
+    """Re-ranking is scored from the features already extracted: its parameters rerun the
+    main runs' evaluations and what reads them, no training, extraction or sweep evaluation
+    (the sweep's table is redrawn: it reads the main runs' controls)."""
+    counts = planned_after(demo_run, "evaluation: {rerank: {k1: 10}}\n")
+    assert counts.pop("evaluate") == 24 and counts.pop("aggregate") == 4, counts
+    assert counts.pop("render_table") == 5 and counts.pop("render_sweep") == 1, counts
+    assert counts.pop("render_cmc") == counts.pop("render_fig5") == 4, counts
+    assert set(counts) <= {"all", "total"}, counts
+
+
+@pytest.mark.workflow
 def test_changing_the_thread_count_reruns_every_training(demo_run: Path) -> None:
     """train.threads changes the weights on the CPU: it is a recorded setting, so changing it
     reruns every training job (and what follows), while --cores, which only caps what Snakemake
@@ -160,9 +182,14 @@ def test_changing_the_thread_count_reruns_every_training(demo_run: Path) -> None
 @pytest.mark.workflow
 def test_demo_html_report(demo_run: Path) -> None:
     result = snakemake(
-        demo_run, "--report", "report.html", "--configfile", str(REPO / "config" / "demo.yaml"),
-        "--config", "results=out",
-    )  # fmt: skip
+        demo_run,
+        "--report",
+        "report.html",
+        "--configfile",
+        str(REPO / "config" / "demo.yaml"),
+        "--config",
+        "results=out",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (demo_run / "report.html").stat().st_size > 100_000
 
@@ -178,9 +205,11 @@ def test_demo_synthesises_all_datasets_and_splits(demo_run: Path) -> None:
         assert record["num_splits"] == expected_splits[name], name
         assert len(record["sha256"]) == 64
         summary = summarize(
-            name, out / "data" / name, split=record["num_splits"] - 1,
+            name,
+            out / "data" / name,
+            split=record["num_splits"] - 1,
             splits_file=out / "splits" / f"{name}.json",
-        )  # fmt: skip
+        )
         for subset in ("train", "query", "gallery"):
             assert summary[subset]["tracklets"] > 0 and summary[subset]["ids"] > 0, (name, subset)
         assert (out / "logs" / "make_splits" / f"{name}.log").is_file()
@@ -190,9 +219,15 @@ def test_demo_synthesises_all_datasets_and_splits(demo_run: Path) -> None:
 def test_demo_second_run_has_nothing_to_do(demo_run: Path) -> None:
     """... also with fewer cores than the first run had: --cores is not a result setting."""
     result = snakemake(
-        demo_run, "-n", "--cores", "1", "--configfile", str(REPO / "config" / "demo.yaml"),
-        "--config", "results=out",
-    )  # fmt: skip
+        demo_run,
+        "-n",
+        "--cores",
+        "1",
+        "--configfile",
+        str(REPO / "config" / "demo.yaml"),
+        "--config",
+        "results=out",
+    )
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 
@@ -207,9 +242,14 @@ def test_how_a_job_runs_reruns_nothing(demo_run: Path) -> None:
         "evaluation: {batch_size: 7}\n"
     )
     result = snakemake(
-        demo_run, "-n", "--configfile", str(REPO / "config" / "demo.yaml"), str(changed),
-        "--config", "results=out",
-    )  # fmt: skip
+        demo_run,
+        "-n",
+        "--configfile",
+        str(REPO / "config" / "demo.yaml"),
+        str(changed),
+        "--config",
+        "results=out",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Nothing to be done" in result.stdout + result.stderr, result.stdout[-3000:]
 
@@ -249,9 +289,15 @@ def test_one_figure_builds_only_what_it_needs(tmp_path: Path) -> None:
 def planned_sweep(results: Path, configfile: Path) -> str:
     """The listing of a dry run of the paper config's sweeps, ``configfile`` merged over it."""
     listed = snakemake(
-        REPO, "all_sweeps", "-n", "--configfile", str(REPO / "config" / "config.yaml"),
-        str(configfile), "--config", f"results={results}",
-    )  # fmt: skip
+        REPO,
+        "all_sweeps",
+        "-n",
+        "--configfile",
+        str(REPO / "config" / "config.yaml"),
+        str(configfile),
+        "--config",
+        f"results={results}",
+    )
     assert listed.returncode == 0, listed.stderr[-2000:]
     return listed.stdout
 
@@ -413,9 +459,12 @@ def test_killed_training_job_resumes_on_rerun(tmp_path: Path) -> None:
     command = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "--cores", "1"]
     command += [target, "--configfile", str(config)]  # --configfile would swallow the target
     first = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
-    )  # fmt: skip
+    )
     checkpoint = tmp_path / "out/scratch/market1501/split0/baseline/checkpoint.pt"
     deadline = time.time() + 240
     while not checkpoint.exists() and first.poll() is None and time.time() < deadline:

@@ -215,15 +215,12 @@ def _key_value(text: str) -> str:
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from mgat.data.registry import DATASETS
+#: The subcommands of the parser (argparse's own type for them).
+_Commands = argparse._SubParsersAction
 
-    datasets = sorted(DATASETS)
-    parser = argparse.ArgumentParser(prog="mgat", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"mgat {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    commands = parser.add_subparsers(dest="command", required=True)
 
+def _add_synth(commands: _Commands, datasets: list[str]) -> None:
+    """``mgat synth``: a synthetic dataset."""
     synth = commands.add_parser(
         "synth", help="write a synthetic dataset in the real dataset's on-disk layout"
     )
@@ -233,15 +230,21 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--min-frames", type=int, help="shortest tracklet (video datasets)")
     synth.add_argument("--max-frames", type=int, help="longest tracklet (video datasets)")
+    from mgat.data.registry import DATASETS
+
     split_files = sorted({f for info in DATASETS.values() for f in info.synthetic.split_files})
     synth.add_argument(
         "--split-file", choices=split_files, help="also write this split file (prid2011)"
     )
     synth.set_defaults(func=_synth)
 
+
+def _add_data(commands: _Commands, datasets: list[str]) -> None:
+    """``mgat data summary|splits|prepare``: the dataset utilities."""
     data = commands.add_parser("data", help="dataset utilities").add_subparsers(
         dest="data_command", required=True
     )
+
     summary = data.add_parser("summary", help="print the counts of one split as JSON")
     summary.add_argument("dataset", choices=datasets)
     summary.add_argument("--root", required=True, help="folder that holds the dataset's folder")
@@ -280,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--manifest", help="also write the manifest here")
     prepare.set_defaults(func=_prepare)
 
+
+def _add_train(commands: _Commands, datasets: list[str]) -> None:
+    """``mgat train``: one stage on one split."""
     train = commands.add_parser("train", help="train one stage on one dataset split")
     train.add_argument(
         "stage", choices=STAGES, help="baseline (stage 1); finetune (the control), mgat, gat"
@@ -300,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_runtime_options(train)
     train.set_defaults(func=_train)
 
+
+def _add_extract(commands: _Commands, datasets: list[str]) -> None:
+    """``mgat extract``: the test features of one split."""
     extract = commands.add_parser("extract", help="query and gallery features of one split")
     extract.add_argument("model", help="a model.pt written by mgat train")
     extract.add_argument("dataset", choices=datasets)
@@ -319,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--allow-other-split", action="store_true", help=LEAK_HELP)
     extract.set_defaults(func=_extract)
 
+
+def _add_evaluate(commands: _Commands) -> None:
+    """``mgat evaluate``: the metrics of one features file, re-ranked too."""
     evaluate = commands.add_parser("evaluate", help="CMC, mAP and CHI of one features file")
     evaluate.add_argument("features", help="a features file written by mgat extract")
     evaluate.add_argument("--out", required=True, help="metrics JSON to write")
@@ -345,6 +357,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="auto", help="for re-ranking: auto, cpu, cuda[:N]")
     evaluate.add_argument("--allow-other-split", action="store_true", help=LEAK_HELP)
     evaluate.set_defaults(func=_evaluate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mgat.data.registry import DATASETS
+
+    datasets = sorted(DATASETS)
+    parser = argparse.ArgumentParser(prog="mgat", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mgat {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_synth, _add_data, _add_train, _add_extract):
+        add(commands, datasets)
+    _add_evaluate(commands)
     return parser
 
 

@@ -34,9 +34,18 @@ def dir_mode() -> int:
 
 #: Errors of writing that are the environment's, not a bug: reported as one line.
 _WRITE_ERRNOS = frozenset(
-    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
-     errno.EISDIR, errno.ENAMETOOLONG, errno.EFBIG}
-)  # fmt: skip
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.ENAMETOOLONG,
+        errno.EFBIG,
+    }
+)
 
 
 def _output_error(path: Path, err: OSError) -> OutputError:

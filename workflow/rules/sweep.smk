@@ -51,6 +51,7 @@ use rule evaluate as evaluate_sweep with:
         max_rank=EVALUATION["max_rank"],
         ap=EVALUATION["ap"],
         feature=EVALUATION["feature"],
+        rerank={"enabled": False},  # the sweep's table reads the plain distances only
         mgat_version=MGAT_VERSION,
 
 

@@ -5,14 +5,13 @@ import sys
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # this checkout's mgat, in any environment
 
 from mgat.jobs import job
-from mgat.render.ranklist import plot_ranklist
+from mgat.render.ranklist import build_ranklists, plot_ranklist
 
 with job(snakemake.log[0]):
     params = snakemake.params
-    plot_ranklist(
+    ranked = build_ranklists(
         snakemake.input.baseline,
         snakemake.input.mgat,
-        snakemake.output.png,
         dataset=snakemake.wildcards.dataset,
         root=params.root,
         splits_file=snakemake.input.splits,
@@ -20,5 +19,5 @@ with job(snakemake.log[0]):
         queries=params.queries,
         seed=params.seed,
         feature=params.feature,
-        data_source=params.data_source,
     )
+    plot_ranklist(ranked, snakemake.output.png, data_source=params.data_source)

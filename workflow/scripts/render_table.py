@@ -17,9 +17,11 @@ with job(snakemake.log[0]):
         metrics[record["dataset"]] = record
     out = snakemake.output
     outputs = render_table(
-        int(snakemake.wildcards.number), metrics, Path(snakemake.params.prefix),
+        int(snakemake.wildcards.number),
+        metrics,
+        Path(snakemake.params.prefix),
         provenance=Path(out.provenance).name,
-    )  # fmt: skip
+    )
     write_provenance(
         out.provenance,
         outputs={key: str(path) for key, path in outputs.items()},

@@ -150,6 +150,10 @@ def evaluate_split(
     if feature not in TEST_FEATURES:
         raise ValueError(f"unknown test feature {feature!r}; use one of {TEST_FEATURES}")
     check_outputs({"metrics output": out}, {"features file": features})
+    if rerank is not None:
+        from mgat.engine.device import resolve_device  # torch: only where re-ranking runs
+
+        target = resolve_device(device)  # an absent device is refused before any work
     ensure_writable(out)
     data = load_features(features)
     meta = data["meta"]
@@ -193,9 +197,6 @@ def evaluate_split(
     }
     if rerank is not None:
         reranked = RERANKED_FEATURE.format(feature)
-        from mgat.engine.device import resolve_device  # torch: only where re-ranking runs
-
-        target = resolve_device(device)
         rankings.add_distances(reranked, feature, _reranker(rerank, target))
         record["reranked"] = {
             **_ranked_metrics(rankings, reranked, configured, views),
@@ -406,7 +407,6 @@ def aggregate_splits(
         raise DataError(f"evaluations of unknown models {unknown}; known: {', '.join(STAGES)}")
     runs = records
     records = [*records, *(_reranked_run(r) for r in records if r.get("reranked"))]
-    models = sorted({r["model"] for r in records}, key=MODELS.index)
     summary: dict[str, Any] = {
         "dataset": first["dataset"],
         "data_source": data_source,
@@ -421,53 +421,20 @@ def aggregate_splits(
         "features": {},
         "cmc": {},
     }
-    rows = []
-
-    def add_rows(model: str, prefix: str, entry: dict[str, dict[str, float]]) -> None:
-        for key, stats in entry.items():
-            rows.append(
-                {"dataset": first["dataset"], "model": model, "metric": f"{prefix}{key}", **stats}
-            )
-
-    by_model = {}
-    for model in models:
-        mine = sorted((r for r in records if r["model"] == model), key=lambda r: r["split"])
-        by_model[model] = mine
-        summary["models"][model] = {
-            key: mean_std([r.get(key) for r in mine]) for key in SCALARS + TRAINING_SCALARS
-        }
-        add_rows(model, "", summary["models"][model])
-        curves = np.asarray([r["cmc"] for r in mine], dtype=np.float64)
-        spread = curves.std(axis=0, ddof=1) if len(mine) > 1 else np.zeros(curves.shape[1])
-        summary["cmc"][model] = {"mean": curves.mean(axis=0).tolist(), "std": spread.tolist()}
-        kinds = sorted({k for r in mine for k in r.get("features", {})}, key=TEST_FEATURES.index)
-        for kind in kinds:
-            given = [r["features"][kind] for r in mine if kind in r.get("features", {})]
-            entry = {key: mean_std([g.get(key) for g in given]) for key in FEATURE_SCALARS}
-            summary["features"].setdefault(kind, {})[model] = entry
-            add_rows(model, f"feature:{kind}:", entry)
-        for name in sorted({p for r in mine for p in r.get("protocols", {})}):
-            given = [r["protocols"][name] for r in mine if name in r.get("protocols", {})]
-            keys = (*PROTOCOL_SCALARS, "valid_queries", "num_queries")
-            entry = {key: mean_std([g.get(key) for g in given]) for key in keys}
-            summary.setdefault("protocols", {}).setdefault(name, {})[model] = entry
-            add_rows(model, f"{name}:", {k: entry[k] for k in PROTOCOL_SCALARS})
+    by_model = {
+        model: sorted((r for r in records if r["model"] == model), key=lambda r: r["split"])
+        for model in sorted({r["model"] for r in records}, key=MODELS.index)
+    }
+    entries = []  # (model, CSV prefix, {metric: mean/std/n})
+    for model, mine in by_model.items():
+        entries += _summarise_model(summary, model, mine)
     summary["differences"] = differences(by_model)
-    for view, pairs in summary["differences"].items():
-        for pair, metrics in pairs.items():
-            for metric, ci in metrics.items():
-                rows.append(
-                    {
-                        "dataset": first["dataset"],
-                        "model": pair,
-                        "metric": f"difference:{view}:{metric}",
-                        "mean": ci["estimate"],
-                        "std": math.nan,
-                        "n": ci["runs"],
-                        "low": ci["low"],
-                        "high": ci["high"],
-                    }
-                )
+    rows = [
+        {"dataset": first["dataset"], "model": model, "metric": f"{prefix}{key}", **stats}
+        for model, prefix, entry in entries
+        for key, stats in entry.items()
+    ]
+    rows += _difference_rows(first["dataset"], summary["differences"])
     write_json_atomic(out_json, summary)
     write_text_atomic(out_csv, pd.DataFrame(rows).to_csv(index=False))
     if out_provenance is not None:
@@ -486,6 +453,53 @@ def aggregate_splits(
             ],
         )
     return summary
+
+
+def _summarise_model(
+    summary: dict[str, Any], model: str, mine: list[dict[str, Any]]
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """Add one model's means and stds over its runs to ``summary``: the reported metrics, the
+    CMC curve, each test feature's and each protocol's figures. Returns what the CSV lists, as
+    (model, metric prefix, entry)."""
+    summary["models"][model] = {
+        key: mean_std([r.get(key) for r in mine]) for key in SCALARS + TRAINING_SCALARS
+    }
+    listed = [(model, "", summary["models"][model])]
+    curves = np.asarray([r["cmc"] for r in mine], dtype=np.float64)
+    spread = curves.std(axis=0, ddof=1) if len(mine) > 1 else np.zeros(curves.shape[1])
+    summary["cmc"][model] = {"mean": curves.mean(axis=0).tolist(), "std": spread.tolist()}
+    kinds = sorted({k for r in mine for k in r.get("features", {})}, key=TEST_FEATURES.index)
+    for kind in kinds:
+        given = [r["features"][kind] for r in mine if kind in r.get("features", {})]
+        entry = {key: mean_std([g.get(key) for g in given]) for key in FEATURE_SCALARS}
+        summary["features"].setdefault(kind, {})[model] = entry
+        listed.append((model, f"feature:{kind}:", entry))
+    for name in sorted({p for r in mine for p in r.get("protocols", {})}):
+        given = [r["protocols"][name] for r in mine if name in r.get("protocols", {})]
+        keys = (*PROTOCOL_SCALARS, "valid_queries", "num_queries")
+        entry = {key: mean_std([g.get(key) for g in given]) for key in keys}
+        summary.setdefault("protocols", {}).setdefault(name, {})[model] = entry
+        listed.append((model, f"{name}:", {k: entry[k] for k in PROTOCOL_SCALARS}))
+    return listed
+
+
+def _difference_rows(dataset: str, found: dict[str, Any]) -> list[dict[str, Any]]:
+    """The CSV rows of the differences: estimate, runs and interval per view, pair and metric."""
+    return [
+        {
+            "dataset": dataset,
+            "model": pair,
+            "metric": f"difference:{view}:{metric}",
+            "mean": ci["estimate"],
+            "std": math.nan,
+            "n": ci["runs"],
+            "low": ci["low"],
+            "high": ci["high"],
+        }
+        for view, pairs in found.items()
+        for pair, metrics in pairs.items()
+        for metric, ci in metrics.items()
+    ]
 
 
 def _reranked_run(record: dict[str, Any]) -> dict[str, Any]:

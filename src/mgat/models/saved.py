@@ -41,9 +41,15 @@ def load_saved_model(path: str | Path) -> tuple[ReidNet, dict[str, Any]]:
             f"model {path} not found; train it first (mgat train, or rules train_*)"
         ) from None
     except (
-        KeyError, RuntimeError, EOFError, TypeError, ValueError, AttributeError, ImportError,
+        KeyError,
+        RuntimeError,
+        EOFError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        ImportError,
         pickle.UnpicklingError,
-    ) as err:  # fmt: skip
+    ) as err:
         raise DataError(
             f"{path} is not a model saved by mgat ({type(err).__name__}); delete it and "
             "retrain it (rules train_*)"

@@ -478,6 +478,10 @@ class Ranklists:
     model's ranked lists for them, the protocol, and the picture of every query and of every
     item of the protocol's gallery (the rows of ``RankedList.gallery``)."""
 
+    dataset: str
+    split: int
+    feature: str
+    top_k: int
     queries: np.ndarray
     lists: dict[str, list[RankedList]]
     protocol: str
@@ -533,6 +537,10 @@ def build_ranklists(
         for model, ranking_set in sets.items()
     }
     return Ranklists(
+        dataset=dataset,
+        split=split,
+        feature=feature,
+        top_k=top_k,
         queries=chosen,
         lists=lists,
         protocol=first.protocol,
@@ -544,37 +552,15 @@ def build_ranklists(
 
 
 def plot_ranklist(
-    baseline: str | Path,
-    mgat: str | Path,
+    ranked: Ranklists,
     out: str | Path,
     *,
-    dataset: str,
-    root: str | Path,
-    splits_file: str | Path,
-    split: int = 0,
-    queries: int = 8,
-    seed: int = 0,
-    feature: str,
     data_source: str,
-    top_k: int = TOP_K,
     picture: Callable[[str], np.ndarray] = thumbnail,
 ) -> Path:
-    """Draw the ranked lists of the baseline and MGAT features of one split for the same
-    seeded queries (:func:`build_ranklists`), and save the PNG at ``out``. ``picture`` turns
-    a picture's path into its THUMB_H x THUMB_W RGB thumbnail."""
+    """Draw the ranked lists of :func:`build_ranklists` and save the PNG at ``out``.
+    ``picture`` turns a picture's path into its THUMB_H x THUMB_W RGB thumbnail."""
     check_data_source(data_source)
-    ranked = build_ranklists(
-        baseline,
-        mgat,
-        dataset=dataset,
-        root=root,
-        splits_file=splits_file,
-        split=split,
-        queries=queries,
-        seed=seed,
-        feature=feature,
-        top_k=top_k,
-    )
     cache: dict[str, np.ndarray] = {}
 
     def cached(path: str) -> np.ndarray:
@@ -586,7 +572,7 @@ def plot_ranklist(
         _query_label(int(ranked.query_pids[q]), int(ranked.query_camids[q])) for q in ranked.queries
     ]
     query_thumbs = [cached(ranked.query_pictures[q]) for q in ranked.queries]
-    shown = min(top_k, len(ranked.gallery_pictures))
+    shown = min(ranked.top_k, len(ranked.gallery_pictures))
     blocks = {}
     firsts = {}
     for model, lists in ranked.lists.items():
@@ -594,8 +580,9 @@ def plot_ranklist(
         blocks[model] = compose_block(lists, query_thumbs, thumbs, labels, shown)
         firsts[model] = [row.first_counted for row in lists]
     title = dataset_title(
-        f"Ranked lists: {{label}}, split {split} ({ranked.protocol} protocol, {feature} feature)",
-        dataset,
+        f"Ranked lists: {{label}}, split {ranked.split} ({ranked.protocol} protocol, "
+        f"{ranked.feature} feature)",
+        ranked.dataset,
     )
     fig = ranklist_figure(blocks, firsts, title=title, data_source=data_source)
     return save_figure(fig, Path(out))
