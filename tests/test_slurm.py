@@ -34,11 +34,10 @@ TIMEOUT_S = 900  # the plugin waits forever when its status command fails: never
 
 REDUCED = """\
 results: out
-datasets: [market1501, ilidsvid]
+datasets: [market1501]  # one dataset: the cluster's mechanics, not the datasets, are tested
 data:
   source: synthetic
-  synthetic: {ilidsvid: {ids: 8, min_frames: 4, max_frames: 8}, market1501: {ids: 6}}
-splits_to_run: {ilidsvid: 1}
+  synthetic: {market1501: {ids: 6}}
 train:
   device: auto  # the fake GPU has no CUDA device behind it: the CPU, as on a laptop
   threads: 1
@@ -53,7 +52,7 @@ resources:
   train: {mem_mb: 1500, runtime: 15, gpu: 1}
   extract: {mem_mb: 1500, runtime: 15, gpu: 1}
 """
-DATASETS, MODELS = ("ilidsvid", "market1501"), ("baseline", "finetune", "mgat", "gat")
+DATASETS, MODELS = ("market1501",), ("baseline", "finetune", "mgat", "gat")
 #: The SLURM log folder of every job the profile submits; everything else is a localrule.
 SUBMITTED = {f"rule_train_{model}/{d}_0" for model in MODELS for d in DATASETS}
 SUBMITTED |= {f"rule_extract_features/{d}_0_{model}" for model in MODELS for d in DATASETS}
@@ -143,13 +142,17 @@ def runs(cluster: LocalSlurm, plugin_path: str, tmp_path_factory: pytest.TempPat
     local, remote = tmp_path_factory.mktemp("local"), tmp_path_factory.mktemp("remote")
     for workdir in (local, remote):
         (workdir / "reduced.yaml").write_text(REDUCED)
-    base = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "all"]
+    # The README's cluster command: every table (figures are localrules, drawn where it runs).
+    base = [str(SNAKEMAKE), "--snakefile", str(REPO / "Snakefile"), "all_tables"]
 
     started = time.monotonic()
-    # Only the partition is overridden; --default-resources goes after the target it would eat.
+    # Only the partition and the polling are overridden; --default-resources goes after the
+    # target it would eat.
     command = ["timeout", "-k", "10", str(TIMEOUT_S), *base, "--profile", str(PROFILE)]
     command += ["--configfile", "reduced.yaml"]
     command += ["--default-resources", f"slurm_partition={cluster.partition}"]
+    # And how soon it asks SLURM after a submission: a site's 20 s, but seconds-long test jobs.
+    command += ["--slurm-init-seconds-before-status-checks", "5"]
     with open(remote / "snakemake.log", "w") as log:
         run = subprocess.Popen(
             command,
@@ -265,7 +268,7 @@ def test_cancelled_training_resumed_to_the_same_weights(runs: dict) -> None:
 
 def test_metrics_equal_a_local_run(runs: dict) -> None:
     evaluations = sorted((runs["local"] / "out").glob("*/split0/*/eval.json"))
-    assert len(evaluations) == 8
+    assert len(evaluations) == len(DATASETS) * len(MODELS)
     for path in evaluations:
         twin = runs["remote"] / path.relative_to(runs["local"])
         local, remote = json.loads(path.read_text()), json.loads(twin.read_text())

@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 ONE_RUN_METHOD = "paired percentile bootstrap over queries"
 RUNS_METHOD = "paired two-level percentile bootstrap over runs, then queries within each run"
@@ -68,6 +67,8 @@ def _one_run_interval(
     a: np.ndarray, b: np.ndarray, confidence: float, resamples: int, rng: np.random.Generator
 ) -> tuple[float, float]:
     """scipy's paired percentile bootstrap over the queries of one run."""
+    from scipy import stats  # a second of import: only the aggregation needs it
+
     n = len(a)
     batch = None if resamples * n <= MAX_DRAWS else max(1, MAX_DRAWS // n)
     result = stats.bootstrap(
