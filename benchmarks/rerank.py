@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from mgat.metrics import rank_metrics, squared_euclidean
+from mgat.vocabulary import DEFAULT_RERANK_K1, DEFAULT_RERANK_K2, DEFAULT_RERANK_LAMBDA
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = {
@@ -272,9 +273,9 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=2048)
     parser.add_argument("--noise", type=float, default=2.5, help="spread around identity centres")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--k1", type=int, default=20)
-    parser.add_argument("--k2", type=int, default=6)
-    parser.add_argument("--lambda-value", type=float, default=0.3)
+    parser.add_argument("--k1", type=int, default=DEFAULT_RERANK_K1)
+    parser.add_argument("--k2", type=int, default=DEFAULT_RERANK_K2)
+    parser.add_argument("--lambda-value", type=float, default=DEFAULT_RERANK_LAMBDA)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--scenarios", type=lambda v: v.split(","), default=list(SCENARIOS), help="float,integer"

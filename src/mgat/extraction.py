@@ -33,7 +33,7 @@ from mgat.data.base import DatasetSplit, Item
 from mgat.data.frames import FrameDataset
 from mgat.data.leakage import SAME_SPLIT, trained_on
 from mgat.data.registry import dataset_folder, dataset_info
-from mgat.data.splits import load_split
+from mgat.data.splits import split_test_sets
 from mgat.data.transforms import model_input, test_transform
 from mgat.digest import sha256_file
 from mgat.engine.device import autocast, loader_workers, memory_format, resolve_device
@@ -213,15 +213,6 @@ def load_model(
     height = int(trained.get("height", 256)) if height is None else height
     width = int(trained.get("width", 128)) if width is None else width
     return LoadedModel(model, saved, device, layout, height, width)
-
-
-def split_test_sets(
-    dataset: str, root: str | Path, splits_file: str | Path, split: int, protocol: str
-) -> DatasetSplit:
-    """The split's query and gallery. One extraction serves both galleries: MARS's kit gallery
-    holds every test tracklet, the torchreid one the same minus the queries."""
-    loaded = "official" if dataset_info(dataset).query_in_kit_gallery else protocol
-    return load_split(dataset, root, splits_file, split, protocol=loaded)
 
 
 def _checked_training(

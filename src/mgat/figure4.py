@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from mgat.data.base import DatasetSplit
+from mgat.data.splits import split_test_sets
 from mgat.engine.device import resolve_device
 from mgat.errors import ConfigError
-from mgat.extraction import check_options, frame_features, frame_table, load_model, split_test_sets
+from mgat.extraction import check_options, frame_features, frame_table, load_model
 from mgat.vocabulary import (
     DEFAULT_FEATURE,
     DEFAULT_PROTOCOL,

@@ -12,7 +12,7 @@ from typing import Any
 
 from mgat import __version__
 from mgat.data.base import DatasetSplit
-from mgat.data.registry import dataset_folder, open_dataset
+from mgat.data.registry import dataset_folder, dataset_info, open_dataset
 from mgat.errors import ConfigError, DataError
 from mgat.io import check_outputs, write_json_atomic
 
@@ -123,3 +123,12 @@ def load_split(
                 "incomplete"
             )
     return data
+
+
+def split_test_sets(
+    dataset: str, root: str | Path, splits_file: str | Path, split: int, protocol: str
+) -> DatasetSplit:
+    """The split's query and gallery as one extraction holds them: MARS's kit gallery holds every
+    test tracklet and serves both protocols (torchreid's is the same minus the queries)."""
+    loaded = "official" if dataset_info(dataset).query_in_kit_gallery else protocol
+    return load_split(dataset, root, splits_file, split, protocol=loaded)

@@ -25,8 +25,7 @@ from matplotlib.patches import Patch
 from mgat.data.base import Item
 from mgat.data.images import load_rgb
 from mgat.data.leakage import check_features
-from mgat.data.registry import dataset_info
-from mgat.data.splits import load_split
+from mgat.data.splits import split_test_sets
 from mgat.errors import DataError
 from mgat.featurefile import load_features
 from mgat.metrics.rank import squared_euclidean
@@ -286,10 +285,7 @@ def item_pictures(
 ) -> tuple[list[str], list[str]]:
     """The representative picture of every query and gallery item of a features file, read
     from the dataset (a features file keeps a tracklet's first frame only)."""
-    # As the extraction loads it: MARS's kit gallery, which holds the queries, serves both
-    # protocols (mgat.extraction.split_test_sets).
-    loaded = "official" if dataset_info(dataset).query_in_kit_gallery else protocol
-    data = load_split(dataset, root, splits_file, split, protocol=loaded)
+    data = split_test_sets(dataset, root, splits_file, split, protocol)  # as extracted
     pictures = []
     for name, items, paths in (
         ("query", data.query, query_paths),
